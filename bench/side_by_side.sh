@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: percore vs a plain hyper server, same core, same load.
+#
+# Each server in turn is pinned to SERVER_CPU and driven by wrk pinned to
+# CLIENT_CPU, alternating percore/hyper for ROUNDS rounds so slow drift on the
+# machine (other builds, thermal) hits both sides alike. Prints every round and
+# the median ratio percore/hyper. Loopback only (127.0.0.1), time-bounded.
+#
+# Usage: bench/side_by_side.sh
+# Environment (defaults in brackets):
+#   ROUNDS [3]          rounds; each runs percore once and hyper once
+#   DURATION [10s]      wrk -d per measured run
+#   CONNECTIONS [50]    wrk -c (keep-alive connections)
+#   THREADS [1]         wrk -t
+#   WARMUP [2s]         unmeasured wrk run before each measured one
+#   SERVER_CPU [0]      CPU both servers are pinned to (taskset -c)
+#   CLIENT_CPU [1]      CPU wrk is pinned to
+#   PERCORE_PORT [18080], HYPER_PORT [18081]
+#   SKIP_BUILD [0]      1 = use the existing release binaries
+#   CALIBRATE [0]       1 = run hyper_ref on both sides (A/A test): the ratio
+#                       then shows this machine's noise, expected ~1.00
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-2s}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PERCORE_PORT=${PERCORE_PORT:-18080}
+HYPER_PORT=${HYPER_PORT:-18081}
+SKIP_BUILD=${SKIP_BUILD:-0}
+CALIBRATE=${CALIBRATE:-0}
+URL_PATH=/healthz
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/side_by_side.XXXXXX")
+SERVER_PID=""
+
+die() { echo "side_by_side: $*" >&2; exit 1; }
+
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# "10s" / "1m" / "500ms" -> whole seconds (rounded up), for timeouts.
+secs() {
+    local v=$1
+    case $v in
+        *ms) echo $(( (${v%ms} + 999) / 1000 )) ;;
+        *s) echo "${v%s}" ;;
+        *m) echo $(( ${v%m} * 60 )) ;;
+        *h) echo $(( ${v%h} * 3600 )) ;;
+        *) echo "$v" ;;
+    esac
+}
+
+# --- Preconditions -----------------------------------------------------------
+for v in ROUNDS CONNECTIONS THREADS SERVER_CPU CLIENT_CPU PERCORE_PORT HYPER_PORT; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
+done
+[[ $(secs "$DURATION") =~ ^[0-9]+$ && $(secs "$WARMUP") =~ ^[0-9]+$ ]] \
+    || die "DURATION and WARMUP take wrk's forms: 10s, 1m, 500ms"
+(( ROUNDS >= 1 )) || die "ROUNDS must be at least 1"
+[[ $SERVER_CPU != "$CLIENT_CPU" ]] || die "SERVER_CPU and CLIENT_CPU must differ"
+command -v taskset >/dev/null || die "taskset not found (package util-linux)"
+taskset -c "$SERVER_CPU" true 2>/dev/null || die "cannot run on CPU $SERVER_CPU"
+taskset -c "$CLIENT_CPU" true 2>/dev/null || die "cannot run on CPU $CLIENT_CPU"
+
+if ! command -v wrk >/dev/null; then
+    echo "wrk not found; installing it with apt-get"
+    if [[ $(id -u) == 0 ]]; then SUDO=""; else SUDO="sudo"; fi
+    command -v apt-get >/dev/null || die "wrk missing and no apt-get: install wrk by hand"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null \
+        || die "apt-get install wrk failed"
+fi
+
+if [[ $SKIP_BUILD != 1 ]]; then
+    echo "building: cargo build --release -p percore -p percore-bench"
+    (cd "$ROOT" && cargo build --release -p percore -p percore-bench)
+fi
+[[ -x $BIN/hyper_ref ]] || die "$BIN/hyper_ref not built"
+[[ $CALIBRATE == 1 || -x $BIN/percore ]] || die "$BIN/percore not built"
+
+# --- Servers -------------------------------------------------------------------
+# start_server NAME: starts it pinned to SERVER_CPU and waits for its
+# "listening on" line (10s at most).
+start_server() {
+    local name=$1 log="$WORK/$1.log"
+    case $name in
+        percore)
+            taskset -c "$SERVER_CPU" "$BIN/percore" serve --cores 1 \
+                --listen "127.0.0.1:$PERCORE_PORT" --data-dir "$(mktemp -d "$WORK/data.XXXX")" \
+                >"$log" 2>&1 &
+            ;;
+        hyper-A)
+            taskset -c "$SERVER_CPU" "$BIN/hyper_ref" --listen "127.0.0.1:$PERCORE_PORT" >"$log" 2>&1 &
+            ;;
+        hyper)
+            taskset -c "$SERVER_CPU" "$BIN/hyper_ref" --listen "127.0.0.1:$HYPER_PORT" >"$log" 2>&1 &
+            ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        grep -q "listening on" "$log" 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; die "$name exited at start"; }
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "$name did not print 'listening on' within 10s"
+}
+
+stop_server() {
+    [[ -n $SERVER_PID ]] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+port_of() { if [[ $1 == hyper ]]; then echo "$HYPER_PORT"; else echo "$PERCORE_PORT"; fi; }
+
+# One raw request over bash's /dev/tcp, so the labels show what each side
+# really sends back (no curl needed).
+show_response() {
+    local port=$1 resp
+    resp=$(timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"'
+        printf "GET '"$URL_PATH"' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
+        cat <&3' 2>/dev/null | tr -d '\r') || true
+    [[ -n $resp ]] || die "no response on 127.0.0.1:$port$URL_PATH"
+    sed 's/^/      | /' <<<"$resp"
+    tail -n1 <<<"$resp" | grep -qx '{"status":"ok"}' \
+        || echo "      !! body is not {\"status\":\"ok\"}: the two sides do different work"
+}
+
+# run_wrk NAME: warm-up, then the measured run; prints "RATE|P50|P99|NOTE".
+run_wrk() {
+    local port out limit
+    port=$(port_of "$1")
+    out="$WORK/wrk.out"
+    limit=$(( $(secs "$DURATION") + 30 ))
+    if [[ $(secs "$WARMUP") -gt 0 ]]; then
+        timeout $(( $(secs "$WARMUP") + 30 )) taskset -c "$CLIENT_CPU" \
+            wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$port$URL_PATH" >/dev/null
+    fi
+    timeout "$limit" taskset -c "$CLIENT_CPU" \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+        "http://127.0.0.1:$port$URL_PATH" >"$out" || die "wrk failed or overran ${limit}s"
+    cp "$out" "$WORK/last-$1.wrk"
+    local rate p50 p99 note=""
+    rate=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+    p50=$(awk '$1 == "50%" {print $2}' "$out")
+    p99=$(awk '$1 == "99%" {print $2}' "$out")
+    # A rate that includes errors or non-200s is not comparable: flag it.
+    if grep -q "Non-2xx" "$out"; then note+=" $(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out")"; fi
+    if grep -q "Socket errors" "$out"; then note+=" $(grep -o 'Socket errors:.*' "$out")"; fi
+    [[ -n $rate ]] || { cat "$out" >&2; die "could not parse wrk output"; }
+    echo "$rate|${p50:-?}|${p99:-?}|${note# }"
+}
+
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1}
+        END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.4f\n", m }'
+}
+
+# --- Labels ----------------------------------------------------------------------
+if [[ $CALIBRATE == 1 ]]; then A=hyper-A; else A=percore; fi
+B=hyper
+echo
+echo "== side by side: $A vs $B =="
+echo "host    : $(nproc) CPUs usable, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
+echo "load    : loadavg $(cut -d' ' -f1-3 /proc/loadavg) before start (other work on the host skews both sides)"
+if [[ $A == percore ]]; then
+    echo "percore : $BIN/percore serve --cores 1, pinned to CPU $SERVER_CPU; its own HTTP/1.1"
+    echo "          engine and router answering GET $URL_PATH (full request pipeline, limits, timeouts)"
+else
+    echo "hyper-A : CALIBRATE=1: a second hyper_ref in percore's slot (port $PERCORE_PORT)"
+fi
+echo "hyper   : $BIN/hyper_ref, hyper 1.x http1 on one tokio current_thread runtime,"
+echo "          pinned to CPU $SERVER_CPU; answers any request 200 {\"status\":\"ok\"}, no routing,"
+echo "          10s header-read timeout, TCP_NODELAY"
+echo "client  : wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (keep-alive, no pipelining),"
+echo "          pinned to CPU $CLIENT_CPU, warm-up $WARMUP per run; over loopback, so the numbers"
+echo "          compare servers on this box, not what a NIC would deliver"
+echo
+
+for s in "$A" "$B"; do
+    start_server "$s"
+    echo "  $s answers:"
+    show_response "$(port_of "$s")"
+    stop_server
+done
+echo
+
+# --- Rounds ----------------------------------------------------------------------
+declare -a RATE_A RATE_B RATIOS
+printf '%-6s %-8s %12s %9s %9s  %s\n' round server "req/s" p50 p99 notes
+for ((r = 1; r <= ROUNDS; r++)); do
+    for s in "$A" "$B"; do
+        start_server "$s"
+        IFS='|' read -r rate p50 p99 note <<<"$(run_wrk "$s")"
+        stop_server
+        printf '%-6s %-8s %12s %9s %9s  %s\n' "$r" "$s" "$rate" "$p50" "$p99" "$note"
+        if [[ $s == "$A" ]]; then RATE_A+=("$rate"); else RATE_B+=("$rate"); fi
+    done
+    RATIOS+=("$(awk -v a="${RATE_A[-1]}" -v b="${RATE_B[-1]}" 'BEGIN { printf "%.4f", a / b }')")
+done
+
+MA=$(median "${RATE_A[@]}")
+MB=$(median "${RATE_B[@]}")
+MR=$(median "${RATIOS[@]}")
+echo
+printf 'median req/s   : %s %.0f, %s %.0f (over %d rounds)\n' "$A" "$MA" "$B" "$MB" "$ROUNDS"
+echo "ratio per round: ${RATIOS[*]}"
+printf 'RESULT: %s/%s = %.2f (median of per-round ratios)\n' "$A" "$B" "$MR"
+echo "loadavg after  : $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,53 @@
+//! The API pipeline, in named stages: route -> (auth) -> parse -> plan -> execute -> respond.
+//!
+//! Today the stages that exist are routing (with DreamFactory's verb tunnelling), the
+//! operational endpoints (`/healthz`, `/status`, `/metrics`) and the service namespace under
+//! `/api/v2`; auth and the database services plug in as the next stages.
+
+pub mod query;
+pub mod router;
+mod services;
+mod status;
+pub mod tunnel;
+
+use bytes::Bytes;
+
+pub use query::Query;
+pub use router::{Endpoint, RouteError, Router};
+
+use crate::envelope::ApiError;
+use crate::http::{Method, Request, Response};
+use crate::runtime::Worker;
+
+static HEALTHY: &[u8] = br#"{"status":"ok"}"#;
+
+pub async fn dispatch(worker: &Worker, req: &Request<'_>) -> Response {
+    let query = Query::parse(req.query());
+    let method = tunnel::effective_method(req, &query);
+    let matched = match worker.shared.router.route(req.path(), method) {
+        Ok(m) => m,
+        Err(RouteError::NotFound) => {
+            return Response::error(&ApiError::not_found(format!(
+                "Route '{}' not found.",
+                req.path()
+            )))
+        }
+        Err(RouteError::MethodNotAllowed { allow }) => {
+            return Response::error(&ApiError::new(
+                405,
+                format!("Method {method} is not allowed on '{}'.", req.path()),
+            ))
+            .header("Allow", allow)
+        }
+    };
+    if method == Method::Options {
+        return Response::empty(200).header("Allow", matched.allow);
+    }
+    match matched.endpoint {
+        Endpoint::Health => Response::json(200, Bytes::from_static(HEALTHY)),
+        Endpoint::Status => status::status(worker),
+        Endpoint::Metrics => status::metrics(worker),
+        Endpoint::ServiceList => services::list(worker),
+        Endpoint::Service => services::call(worker, matched.service, matched.resource).await,
+    }
+}

@@ -1,0 +1,297 @@
+//! Typed configuration: defaults < TOML file < `PERCORE_*` environment < command-line flags,
+//! merged and validated once at start. A bad value stops the start with a message naming the key.
+//!
+//! Environment keys mirror the TOML keys, with `__` for nesting: `PERCORE_HTTP__MAX_BODY_BYTES`.
+
+mod cores;
+mod mask;
+mod snapshot;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use cores::CoreSpec;
+pub use mask::masked_toml;
+pub use snapshot::{Snapshot, SnapshotCell};
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &'static str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address every core's `SO_REUSEPORT` listener binds. Port 0 picks a free port once, shared
+    /// by all cores.
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `"all"`, a count (`4`) or a list of CPU ids (`"0,2-3"`).
+    pub cores: CoreSpec,
+    /// Listen backlog per core.
+    pub backlog: u32,
+    /// How long a SIGTERM/SIGINT drain may take before the process exits anyway.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    pub http: HttpConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub max_head_bytes: usize,
+    pub max_headers: usize,
+    pub max_body_bytes: u64,
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
+    /// Responses smaller than this are not worth compressing.
+    pub gzip_min_bytes: usize,
+    pub gzip_level: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Open connections per core before new ones get 503; 0 sizes it from memory and the
+    /// open-file limit.
+    pub max_connections_per_core: usize,
+    /// Requests being handled per core before new ones get 503; 0 means 2048.
+    pub max_in_flight_per_core: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `percore=debug`, ...
+    pub level: String,
+    /// One line per request, written by a background thread.
+    pub access_log: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            cores: CoreSpec::All,
+            backlog: 4096,
+            shutdown_timeout: Duration::from_secs(10),
+            http: HttpConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let l = crate::http::Limits::default();
+        HttpConfig {
+            max_head_bytes: l.max_head_bytes,
+            max_headers: l.max_headers,
+            max_body_bytes: l.max_body_bytes,
+            header_timeout: l.header_timeout,
+            idle_timeout: l.idle_timeout,
+            body_timeout: l.body_timeout,
+            gzip_min_bytes: l.gzip_min_bytes,
+            gzip_level: l.gzip_level,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+            access_log: false,
+        }
+    }
+}
+
+/// Environment variables read by other parts of the program, not configuration keys.
+const ENV_NOT_CONFIG: &[&str] = &["config"];
+
+impl Config {
+    /// Merges the layers and validates the result. `flags` is a serialisable value holding only
+    /// the flags actually given (absent ones must be skipped, not serialised as null).
+    pub fn load(file: Option<&Path>, flags: impl Serialize) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::invalid(
+                    "config",
+                    format!("file {} does not exist", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("PERCORE_").split("__").ignore(ENV_NOT_CONFIG))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let h = &self.http;
+        let checks: [(bool, &'static str, &str); 9] = [
+            (self.backlog > 0, "backlog", "must be at least 1"),
+            (
+                !self.shutdown_timeout.is_zero(),
+                "shutdown_timeout",
+                "must be above zero",
+            ),
+            (
+                h.max_head_bytes >= 1024,
+                "http.max_head_bytes",
+                "must be at least 1024",
+            ),
+            (
+                (1..=crate::http::parse::MAX_HEADER_SLOTS).contains(&h.max_headers),
+                "http.max_headers",
+                "must be between 1 and 128",
+            ),
+            (
+                (1..=9).contains(&h.gzip_level),
+                "http.gzip_level",
+                "must be between 1 and 9",
+            ),
+            (
+                !h.header_timeout.is_zero(),
+                "http.header_timeout",
+                "must be above zero",
+            ),
+            (
+                !h.idle_timeout.is_zero(),
+                "http.idle_timeout",
+                "must be above zero",
+            ),
+            (
+                !h.body_timeout.is_zero(),
+                "http.body_timeout",
+                "must be above zero",
+            ),
+            (
+                tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
+                "log.level",
+                "is not a valid filter (try `info` or `percore=debug`)",
+            ),
+        ];
+        for (ok, key, message) in checks {
+            if !ok {
+                return Err(ConfigError::invalid(key, message));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine limits for one core, given how many cores serve.
+    pub fn http_limits(&self) -> crate::http::Limits {
+        let h = &self.http;
+        crate::http::Limits {
+            max_head_bytes: h.max_head_bytes,
+            max_headers: h.max_headers,
+            max_body_bytes: h.max_body_bytes,
+            header_timeout: h.header_timeout,
+            idle_timeout: h.idle_timeout,
+            body_timeout: h.body_timeout,
+            gzip_min_bytes: h.gzip_min_bytes,
+            gzip_level: h.gzip_level,
+            max_in_flight: match self.limits.max_in_flight_per_core {
+                0 => 2048,
+                n => n,
+            },
+            access_log: self.log.access_log,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backlog: Option<u32>,
+    }
+
+    #[test]
+    fn layers_apply_in_order_and_errors_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "p.toml",
+                "backlog = 10\n[http]\ngzip_level = 5\nmax_headers = 32\n",
+            )?;
+            jail.set_env("PERCORE_HTTP__GZIP_LEVEL", "7");
+            let path = jail.directory().join("p.toml");
+            let c = Config::load(Some(&path), Flags { backlog: Some(20) }).unwrap();
+            assert_eq!(
+                (c.backlog, c.http.gzip_level, c.http.max_headers),
+                (20, 7, 32)
+            );
+
+            jail.set_env("PERCORE_HTTP__GZIP_LEVEL", "11");
+            let err = Config::load(Some(&path), Flags { backlog: None }).unwrap_err();
+            assert!(err.to_string().contains("http.gzip_level"), "{err}");
+
+            jail.set_env("PERCORE_HTTP__GZIP_LEVEL", "fast");
+            let err = Config::load(Some(&path), Flags { backlog: None }).unwrap_err();
+            assert!(
+                err.to_string().to_lowercase().contains("gzip_level"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("p.toml", "[http]\nmax_body = 1\n")?;
+            let err = Config::load(
+                Some(&jail.directory().join("p.toml")),
+                Flags { backlog: None },
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("max_body"), "{err}");
+            Ok(())
+        });
+    }
+}

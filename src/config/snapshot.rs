@@ -1,0 +1,66 @@
+//! The read-mostly state every core reads, published as an immutable snapshot.
+//!
+//! Writers build a new [`Snapshot`] and swap it in; readers on each core hold an
+//! `arc_swap::Cache`, which costs one pointer comparison per request until something changes.
+//! Later capabilities (roles, services, scripts) add their compiled forms here.
+
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Cache};
+
+use super::Config;
+
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    /// Bumped on every publish, so a reader can tell two snapshots apart cheaply.
+    pub generation: u64,
+}
+
+/// The process-wide cell holding the current snapshot.
+#[derive(Debug)]
+pub struct SnapshotCell(Arc<ArcSwap<Snapshot>>);
+
+impl SnapshotCell {
+    pub fn new(config: Arc<Config>) -> Self {
+        SnapshotCell(Arc::new(ArcSwap::from_pointee(Snapshot {
+            config,
+            generation: 0,
+        })))
+    }
+
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.0.load_full()
+    }
+
+    /// Replaces the snapshot with `update(current)`, giving it the next generation.
+    pub fn publish(&self, update: impl Fn(&Snapshot) -> Snapshot) {
+        self.0.rcu(|cur| {
+            let mut next = update(cur);
+            next.generation = cur.generation + 1;
+            next
+        });
+    }
+
+    /// A per-core reader.
+    pub fn reader(&self) -> Cache<Arc<ArcSwap<Snapshot>>, Arc<Snapshot>> {
+        Cache::new(Arc::clone(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_see_published_snapshots() {
+        let cell = SnapshotCell::new(Arc::new(Config::default()));
+        let mut reader = cell.reader();
+        assert_eq!(reader.load().generation, 0);
+        cell.publish(|cur| Snapshot {
+            config: Arc::clone(&cur.config),
+            generation: 0,
+        });
+        assert_eq!(reader.load().generation, 1);
+    }
+}

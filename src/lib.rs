@@ -1,0 +1,32 @@
+//! percore: a thread-per-core REST API platform speaking DreamFactory's v2 API.
+//!
+//! # Layout
+//!
+//! The request path, in the order a request meets it:
+//!
+//! - [`runtime`]: the per-core runtime. [`runtime::start`] pins one OS thread per core, each with
+//!   its own tokio `current_thread` runtime, `SO_REUSEPORT` listener and [`runtime::Worker`] (all
+//!   per-core state). Shutdown draining and the overload caps live here too.
+//! - [`http`]: our HTTP/1.1 engine on `httparse`. [`http::conn`] is the connection loop
+//!   (keep-alive, pipelining, timeouts, limits), [`http::parse`] turns bytes into a zero-copy
+//!   [`http::Request`] view, [`http::body`] frames request bodies, [`http::write`] encodes
+//!   responses (cached `Date`, chunked streaming, gzip).
+//! - [`api`]: the API pipeline: route -> (auth, later) -> parse -> plan -> execute -> respond.
+//!   [`api::router`] is built once and read by every core; endpoints live beside it.
+//! - [`envelope`]: DreamFactory's error envelope, the one place errors become JSON.
+//! - [`metrics`]: per-core counters (single writer each), merged only when `/metrics` is scraped.
+//! - [`config`]: typed configuration (TOML < `PERCORE_*` env < flags), validated once, and the
+//!   immutable [`config::Snapshot`] every core reads and that can be swapped at run time.
+//! - [`doctor`]: host checks for high-load deployments (`percore doctor`).
+//!
+//! Auth (JWT sessions, roles), database services and scripts arrive as their own modules beside
+//! `api`, each reached through the pipeline's stages.
+
+pub mod api;
+pub mod config;
+pub mod doctor;
+pub mod envelope;
+pub mod http;
+pub mod metrics;
+pub mod runtime;
+pub mod telemetry;

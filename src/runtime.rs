@@ -1,0 +1,186 @@
+//! The per-core runtime: one pinned OS thread per core, each with its own tokio `current_thread`
+//! runtime, `LocalSet`, `SO_REUSEPORT` listener and [`Worker`].
+//!
+//! Nothing on the request path crosses cores. What all cores read (the router, the config
+//! snapshot, each core's counters for scraping) sits in one immutable [`Shared`] value.
+
+mod listener;
+pub mod shutdown;
+pub mod sizing;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::watch;
+
+use crate::api::Router;
+use crate::config::{Config, ConfigError, SnapshotCell};
+use crate::metrics::CoreStats;
+pub use worker::Worker;
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the worker for CPU {cpu}: {message}")]
+    Worker { cpu: usize, message: String },
+}
+
+/// Process-wide, read-only after start; every core holds an `Arc` of it.
+pub struct Shared {
+    pub router: Router,
+    pub snapshot: SnapshotCell,
+    /// Every core's counters, in core order, for `/metrics` and `/status`.
+    pub stats: Vec<Arc<CoreStats>>,
+    pub cpus: Vec<usize>,
+    pub started: Instant,
+}
+
+/// A running server: its address and its worker threads.
+pub struct Server {
+    pub local_addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    shutdown_timeout: Duration,
+}
+
+/// Binds every core's listener, starts and pins the workers, and returns once all of them
+/// accept connections.
+pub fn start(config: Config) -> Result<Server, StartError> {
+    let allowed: Vec<usize> = core_affinity::get_core_ids()
+        .map(|ids| ids.into_iter().map(|c| c.id).collect())
+        .unwrap_or_else(|| {
+            (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+        });
+    let cpus = config.cores.resolve(&allowed)?;
+    let nofile = sizing::raise_open_file_limit();
+    let max_connections = sizing::max_connections_per_core(
+        config.limits.max_connections_per_core,
+        cpus.len(),
+        nofile,
+    );
+
+    // Bind on this thread so a bad address fails the start; port 0 is resolved by the first
+    // listener and reused by the rest, so every core shares one port.
+    let mut addr = config.listen;
+    let mut listeners = Vec::with_capacity(cpus.len());
+    for _ in &cpus {
+        let l = listener::bind(addr, config.backlog)
+            .map_err(|source| StartError::Listen { addr, source })?;
+        addr = l
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        listeners.push(l);
+    }
+
+    let config = Arc::new(config);
+    let shared = Arc::new(Shared {
+        router: Router::new(),
+        snapshot: SnapshotCell::new(Arc::clone(&config)),
+        stats: cpus
+            .iter()
+            .map(|_| Arc::new(CoreStats::default()))
+            .collect(),
+        cpus: cpus.clone(),
+        started: Instant::now(),
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let mut threads = Vec::with_capacity(cpus.len());
+    for (index, (cpu, listener)) in cpus.iter().copied().zip(listeners).enumerate() {
+        let ctx = worker::ThreadContext {
+            index,
+            cpu,
+            listener,
+            shared: Arc::clone(&shared),
+            stop: stop_rx.clone(),
+            ready: ready_tx.clone(),
+            max_connections,
+            limits: config.http_limits(),
+            shutdown_timeout: config.shutdown_timeout,
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("percore-{index}"))
+            .spawn(move || worker::run_thread(ctx))
+            .map_err(|e| StartError::Worker {
+                cpu,
+                message: e.to_string(),
+            })?;
+        threads.push(handle);
+    }
+    drop(ready_tx);
+    for _ in &cpus {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err((cpu, message))) => return Err(StartError::Worker { cpu, message }),
+            Err(_) => {
+                return Err(StartError::Worker {
+                    cpu: usize::MAX,
+                    message: "a worker exited during start".into(),
+                })
+            }
+        }
+    }
+    tracing::info!(%addr, cores = cpus.len(), ?cpus, max_connections_per_core = max_connections, "serving");
+    Ok(Server {
+        local_addr: addr,
+        shared,
+        threads,
+        stop,
+        shutdown_timeout: config.shutdown_timeout,
+    })
+}
+
+impl Server {
+    /// Starts draining every core and waits for them, at most the configured shutdown timeout.
+    /// Returns whether every core finished in time.
+    pub fn shutdown(self) -> bool {
+        let _ = self.stop.send(true);
+        let deadline = Instant::now() + self.shutdown_timeout;
+        while Instant::now() < deadline {
+            if self.threads.iter().all(JoinHandle::is_finished) {
+                for t in self.threads {
+                    let _ = t.join();
+                }
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        tracing::warn!("shutdown deadline reached with requests still in flight");
+        false
+    }
+
+    /// Blocks until SIGTERM or SIGINT, then drains.
+    pub fn run_until_signal(self) -> bool {
+        match wait_for_signal() {
+            Ok(signal) => tracing::info!(signal, "draining"),
+            Err(e) => tracing::error!(error = %e, "cannot wait for signals; draining now"),
+        }
+        self.shutdown()
+    }
+}
+
+fn wait_for_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    rt.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        })
+    })
+}

@@ -1,0 +1,156 @@
+//! One core's worker: its thread, runtime, accept loop and all its per-core state.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, Cache};
+use futures_util::FutureExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::LocalSet;
+
+use super::shutdown::{ConnTracker, Drain};
+use super::Shared;
+use crate::config::Snapshot;
+use crate::http::{self, Engine, Handler, Limits, Request, Response};
+
+/// Everything one core owns. Connections on this core share it through an `Rc`; it never
+/// leaves the thread.
+pub struct Worker {
+    pub index: usize,
+    pub cpu: usize,
+    pub engine: Engine,
+    pub shared: Arc<Shared>,
+    /// This core's view of the published snapshot; refreshed lazily when a new one appears.
+    snapshot: RefCell<Cache<Arc<ArcSwap<Snapshot>>, Arc<Snapshot>>>,
+    conns: ConnTracker,
+    /// Past this many open connections, new ones get 503 at once.
+    pub max_connections: usize,
+}
+
+impl Worker {
+    /// The current snapshot. Cheap: one pointer comparison unless a new one was published.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(self.snapshot.borrow_mut().load())
+    }
+}
+
+impl Handler for Worker {
+    fn call(&self, req: &Request<'_>) -> impl Future<Output = Response> {
+        crate::api::dispatch(self, req)
+    }
+}
+
+pub(super) struct ThreadContext {
+    pub index: usize,
+    pub cpu: usize,
+    pub listener: std::net::TcpListener,
+    pub shared: Arc<Shared>,
+    pub stop: watch::Receiver<bool>,
+    pub ready: mpsc::Sender<Result<(), (usize, String)>>,
+    pub max_connections: usize,
+    pub limits: Limits,
+    pub shutdown_timeout: Duration,
+}
+
+pub(super) fn run_thread(ctx: ThreadContext) {
+    let cpu = ctx.cpu;
+    let ready = ctx.ready.clone();
+    let fail = move |message: String| {
+        let _ = ready.send(Err((cpu, message)));
+    };
+    if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+        tracing::warn!(cpu, "could not pin the worker thread; it will float");
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(e.to_string()),
+    };
+    let local = LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = match TcpListener::from_std(ctx.listener) {
+            Ok(l) => l,
+            Err(e) => return fail(e.to_string()),
+        };
+        let stats = Arc::clone(&ctx.shared.stats[ctx.index]);
+        let worker = Rc::new(Worker {
+            index: ctx.index,
+            cpu,
+            engine: Engine::new(ctx.limits, stats, Drain::default()),
+            snapshot: RefCell::new(ctx.shared.snapshot.reader()),
+            shared: ctx.shared,
+            conns: ConnTracker::default(),
+            max_connections: ctx.max_connections,
+        });
+        let _ = ctx.ready.send(Ok(()));
+        serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;
+    });
+}
+
+async fn serve(
+    worker: Rc<Worker>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    shutdown_timeout: Duration,
+) {
+    let ticker = Rc::clone(&worker);
+    tokio::task::spawn_local(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            ticker.engine.date.refresh();
+        }
+    });
+    let drain = worker.engine.drain.clone();
+    tokio::task::spawn_local(async move {
+        // A dropped sender means the process is going away: drain as well.
+        let _ = stop.wait_for(|stop| *stop).await;
+        drain.start();
+    });
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = worker.engine.drain.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => spawn_connection(&worker, stream, peer),
+                Err(e) => {
+                    // EMFILE and friends: back off briefly instead of spinning on the error.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+    // Connections the kernel completed before we stopped are served, not reset.
+    while let Some(Ok((stream, peer))) = listener.accept().now_or_never() {
+        spawn_connection(&worker, stream, peer);
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(shutdown_timeout, worker.conns.all_closed()).await;
+}
+
+fn spawn_connection(worker: &Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let worker = Rc::clone(worker);
+    if worker.conns.count() >= worker.max_connections {
+        tokio::task::spawn_local(async move {
+            http::conn::reject_overloaded(stream, &worker.engine).await;
+        });
+        return;
+    }
+    let guard = worker.conns.open();
+    worker.engine.stats.connection_opened();
+    tokio::task::spawn_local(async move {
+        http::conn::serve(stream, peer, &worker.engine, &*worker).await;
+        worker.engine.stats.connection_closed();
+        drop(guard);
+    });
+}
