@@ -38,6 +38,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/side_by_side.XXXXXX")
 SERVER_PID=""
+STARTS=0
 
 die() { echo "side_by_side: $*" >&2; exit 1; }
 
@@ -76,8 +77,8 @@ if ! command -v wrk >/dev/null; then
     echo "wrk not found; installing it with apt-get"
     if [[ $(id -u) == 0 ]]; then SUDO=""; else SUDO="sudo"; fi
     command -v apt-get >/dev/null || die "wrk missing and no apt-get: install wrk by hand"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null \
-        || die "apt-get install wrk failed"
+    $SUDO apt-get update -qq || die "apt-get update failed"
+    $SUDO apt-get install -y -qq wrk >/dev/null || die "apt-get install wrk failed"
 fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -89,9 +90,11 @@ fi
 
 # --- Servers -------------------------------------------------------------------
 # start_server NAME: starts it pinned to SERVER_CPU and waits for its
-# "listening on" line (10s at most).
+# "listening on" line (10s at most). Each start logs to a new file, so a line
+# left by the previous instance cannot be mistaken for this one's.
 start_server() {
-    local name=$1 log="$WORK/$1.log"
+    STARTS=$((STARTS + 1))
+    local name=$1 log="$WORK/$1.$STARTS.log"
     case $name in
         percore)
             taskset -c "$SERVER_CPU" "$BIN/percore" serve --cores 1 \
@@ -132,17 +135,19 @@ port_of() { if [[ $1 == hyper ]]; then echo "$HYPER_PORT"; else echo "$PERCORE_P
 # One raw request over bash's /dev/tcp, so the labels show what each side
 # really sends back (no curl needed).
 show_response() {
-    local port=$1 resp
+    local port=$1 resp line
     resp=$(timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"'
         printf "GET '"$URL_PATH"' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
         cat <&3' 2>/dev/null | tr -d '\r') || true
     [[ -n $resp ]] || die "no response on 127.0.0.1:$port$URL_PATH"
-    sed 's/^/      | /' <<<"$resp"
+    while IFS= read -r line; do echo "      | $line"; done <<<"$resp"
     tail -n1 <<<"$resp" | grep -qx '{"status":"ok"}' \
         || echo "      !! body is not {\"status\":\"ok\"}: the two sides do different work"
 }
 
-# run_wrk NAME: warm-up, then the measured run; prints "RATE|P50|P99|NOTE".
+# run_wrk NAME: warm-up, then the measured run; prints
+# "RATE|P50|P99|CPU|OTHERS|NOTE": CPU is the server's CPU use during the run in
+# percent of one core, OTHERS the share of SERVER_CPU that other work took.
 run_wrk() {
     local port out limit
     port=$(port_of "$1")
@@ -152,9 +157,20 @@ run_wrk() {
         timeout $(( $(secs "$WARMUP") + 30 )) taskset -c "$CLIENT_CPU" \
             wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$port$URL_PATH" >/dev/null
     fi
+    local t0 c0 t1 c1 cpu b0 n0 b1 n1 others
+    t0=$(date +%s.%N)
+    c0=$(cpu_ticks)
+    read -r b0 n0 <<<"$(cpu_line)"
     timeout "$limit" taskset -c "$CLIENT_CPU" \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
         "http://127.0.0.1:$port$URL_PATH" >"$out" || die "wrk failed or overran ${limit}s"
+    c1=$(cpu_ticks)
+    read -r b1 n1 <<<"$(cpu_line)"
+    t1=$(date +%s.%N)
+    cpu=$(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t="$t1" -v s="$t0" \
+        'BEGIN { printf "%.0f", 100 * c / hz / (t - s) }')
+    others=$(awk -v b="$((b1 - b0))" -v n="$((n1 - n0))" -v c="$((c1 - c0))" \
+        'BEGIN { o = n > 0 ? 100 * (b - c) / n : 0; printf "%.0f", o < 0 ? 0 : o }')
     cp "$out" "$WORK/last-$1.wrk"
     local rate p50 p99 note=""
     rate=$(awk '/^Requests\/sec:/ {print $2}' "$out")
@@ -164,7 +180,23 @@ run_wrk() {
     if grep -q "Non-2xx" "$out"; then note+=" $(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out")"; fi
     if grep -q "Socket errors" "$out"; then note+=" $(grep -o 'Socket errors:.*' "$out")"; fi
     [[ -n $rate ]] || { cat "$out" >&2; die "could not parse wrk output"; }
-    echo "$rate|${p50:-?}|${p99:-?}|${note# }"
+    # A server that was not kept busy measured the client or the neighbours.
+    if (( others >= 10 )); then
+        note+=" CPU $SERVER_CPU shared: other work took ${others}%"
+    elif (( cpu < 90 )); then
+        note+=" server not saturated: wrk-bound?"
+    fi
+    echo "$rate|${p50:-?}|${p99:-?}|$cpu|$others|${note# }"
+}
+
+# CPU time (user + system, all threads) the server has used, in clock ticks.
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{print $12 + $13}'
+}
+
+# "BUSY TOTAL" ticks of SERVER_CPU from /proc/stat (busy excludes idle, iowait).
+cpu_line() {
+    awk -v c="cpu$SERVER_CPU" '$1 == c { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat
 }
 
 median() {
@@ -203,14 +235,17 @@ echo
 
 # --- Rounds ----------------------------------------------------------------------
 declare -a RATE_A RATE_B RATIOS
-printf '%-6s %-8s %12s %9s %9s  %s\n' round server "req/s" p50 p99 notes
+FLAGGED=0
+printf '%-6s %-8s %12s %9s %9s %8s %7s  %s\n' round server "req/s" p50 p99 "srv cpu" others notes
 for ((r = 1; r <= ROUNDS; r++)); do
     for s in "$A" "$B"; do
         start_server "$s"
-        IFS='|' read -r rate p50 p99 note <<<"$(run_wrk "$s")"
+        result=$(run_wrk "$s")
+        IFS='|' read -r rate p50 p99 cpu others note <<<"$result"
         stop_server
-        printf '%-6s %-8s %12s %9s %9s  %s\n' "$r" "$s" "$rate" "$p50" "$p99" "$note"
+        printf '%-6s %-8s %12s %9s %9s %7s%% %6s%%  %s\n' "$r" "$s" "$rate" "$p50" "$p99" "$cpu" "$others" "$note"
         if [[ $s == "$A" ]]; then RATE_A+=("$rate"); else RATE_B+=("$rate"); fi
+        [[ -z $note ]] || FLAGGED=$((FLAGGED + 1))
     done
     RATIOS+=("$(awk -v a="${RATE_A[-1]}" -v b="${RATE_B[-1]}" 'BEGIN { printf "%.4f", a / b }')")
 done
@@ -222,4 +257,13 @@ echo
 printf 'median req/s   : %s %.0f, %s %.0f (over %d rounds)\n' "$A" "$MA" "$B" "$MB" "$ROUNDS"
 echo "ratio per round: ${RATIOS[*]}"
 printf 'RESULT: %s/%s = %.2f (median of per-round ratios)\n' "$A" "$B" "$MR"
+if (( FLAGGED > 0 )); then
+    echo "WARNING: $FLAGGED of $((2 * ROUNDS)) runs carry a note above; the ratio is not reliable."
+    echo "         Rerun on a quiet machine (or with more ROUNDS) before quoting it."
+fi
 echo "loadavg after  : $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "srv cpu        : server CPU time during each measured run, in % of one core. Below ~90%"
+echo "                 the server was waiting for wrk or lost its CPU to other work (noted when"
+echo "                 that took >= 10% of CPU $SERVER_CPU): such a rate is a floor, not a capacity."
+echo "others         : CPU $SERVER_CPU time not charged to the server (other processes, and"
+echo "                 interrupt/softirq time the kernel accounts separately)."

@@ -95,14 +95,20 @@ pub fn check_host() -> Vec<Finding> {
     // SAFETY: sysconf has no preconditions.
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let online = (online > 0).then_some(online as usize);
-    let sysctl = |name| backlog(name, read_sysctl(name));
+    let sysctl = |name, why| backlog(name, why, read_sysctl(name));
     // SAFETY (both getrlimit calls): the closure is handed a valid rlimit.
     let nofile_lim = rlimit(|r| unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, r) });
     let memlock_lim = rlimit(|r| unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, r) });
     vec![
         nofile(nofile_lim),
-        sysctl("net.core.somaxconn"),
-        sysctl("net.ipv4.tcp_max_syn_backlog"),
+        sysctl(
+            "net.core.somaxconn",
+            "it silently caps every listen() backlog, so bursts of new connections are dropped",
+        ),
+        sysctl(
+            "net.ipv4.tcp_max_syn_backlog",
+            "half-open connections beyond it are dropped (or answered with syncookies)",
+        ),
         port_range(read_sysctl("net.ipv4.ip_local_port_range")),
         memlock(memlock_lim),
         cpus(online, affinity_count(), cgroup_cpu_quota()),

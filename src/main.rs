@@ -136,7 +136,10 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("percore: {e}");
-                    ExitCode::from(1)
+                    match e {
+                        percore::runtime::StartError::Config(_) => ExitCode::from(2),
+                        _ => ExitCode::from(1),
+                    }
                 }
             }
         }

@@ -82,7 +82,8 @@ pub(super) fn memlock(lim: Result<(Limit, Limit), String>) -> Finding {
     const CHECK: &str = "locked memory (RLIMIT_MEMLOCK)";
     let advice = "io_uring rings (charged to memlock before Linux 5.12) and pinned buffers need \
                   it: set `LimitMEMLOCK=infinity` in the unit (tuning/percore.service) or \
-                  `* - memlock unlimited` in /etc/security/limits.d/percore.conf";
+                  `* - memlock unlimited` in /etc/security/limits.d/percore.conf \
+                  (tuning/limits.d/percore.conf)";
     match lim {
         Err(e) => unread(CHECK, e, advice),
         Ok((soft, hard)) => {
@@ -92,9 +93,10 @@ pub(super) fn memlock(lim: Result<(Limit, Limit), String>) -> Finding {
     }
 }
 
-/// A backlog sysctl that must be at least `WANT_BACKLOG`; 65535 is advised.
-pub(super) fn backlog(check: &'static str, raw: Result<String, String>) -> Finding {
-    let advice = format!("`{check} = 65535` {SYSCTL}; listen() backlogs are capped by it");
+/// A queue-length sysctl that must be at least `WANT_BACKLOG`; 65535 is advised.
+/// `why` says what a short queue does.
+pub(super) fn backlog(check: &'static str, why: &str, raw: Result<String, String>) -> Finding {
+    let advice = format!("`{check} = 65535` {SYSCTL}; {why}");
     let value = match raw {
         Ok(s) => s,
         Err(e) => return unread(check, e, &advice),
@@ -203,8 +205,10 @@ pub(super) fn cpus(
     };
     let online_s = online.map_or_else(|| "?".to_string(), |n| n.to_string());
     let plural = if allowed == 1 { "" } else { "s" };
-    let mut current =
-        format!("{online_s} online, {allowed} in affinity mask -> {allowed} worker{plural}");
+    let mut current = format!(
+        "{online_s} online, {allowed} in affinity mask: cores = \"all\" starts {allowed} \
+         worker{plural}"
+    );
     let mut level = Level::Ok;
     let mut advice = pin.to_string();
     if online.is_some_and(|n| allowed < n) {
@@ -266,19 +270,19 @@ mod tests {
             memlock(Ok((Some(8 << 20), Some(8 << 20)))).level,
             Level::Warn
         );
-        let low = backlog("net.core.somaxconn", Ok("128".into()));
+        let low = backlog("net.core.somaxconn", "", Ok("128".into()));
         assert_eq!(
             (low.level, low.current.as_str()),
             (Level::Warn, "128 (want >= 4096)")
         );
-        assert_eq!(backlog("s", Ok("4096".into())).level, Level::Ok);
+        assert_eq!(backlog("s", "", Ok("4096".into())).level, Level::Ok);
         assert_eq!(tw_reuse(Ok("2".into())).level, Level::Ok);
         assert_eq!(tw_reuse(Ok("0".into())).level, Level::Warn);
     }
 
     #[test]
     fn unreadable_is_a_warning() {
-        let f = backlog("s", read("/nonexistent/percore"));
+        let f = backlog("s", "", read("/nonexistent/percore"));
         assert_eq!(f.level, Level::Warn);
         assert!(f
             .current
@@ -290,7 +294,7 @@ mod tests {
     fn cpu_restrictions() {
         assert_eq!(cpus(Some(8), Ok(8), None).level, Level::Ok);
         let f = cpus(Some(8), Ok(2), None);
-        assert!(f.level == Level::Warn && f.current.contains("-> 2 workers"));
+        assert!(f.level == Level::Warn && f.current.contains("starts 2 workers"));
         let f = cpus(Some(64), Ok(64), Some(2.5));
         assert!(f.level == Level::Warn && f.advice.contains("`cores = 2`"));
         assert_eq!(cpus(Some(4), Ok(4), Some(8.0)).level, Level::Ok);

@@ -248,6 +248,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     continued = true;
                     self.send_continue().await?;
                 }
+                // Earlier pipelined responses go out before we wait on this body.
+                self.flush().await?;
                 match self.read(deadline.as_mut(), false).await? {
                     Read::Data => {}
                     Read::Timeout => return Ok(Err(HttpError::Timeout)),
@@ -265,6 +267,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 continued = true;
                 self.send_continue().await?;
             }
+            self.flush().await?;
             match self.read(deadline.as_mut(), false).await? {
                 Read::Data => {}
                 Read::Timeout => return Ok(Err(HttpError::Timeout)),
