@@ -15,6 +15,7 @@ pub mod method;
 pub mod parse;
 pub mod request;
 pub mod response;
+pub mod scripted;
 pub mod write;
 
 use std::future::Future;

@@ -2,21 +2,18 @@
 //! in-flight cap, with a handler written for the test.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use percore::http::scripted::ScriptedIo;
 use percore::http::{conn, Engine, Handler, Limits, Request, Response};
 use percore::metrics::CoreStats;
 use percore::runtime::shutdown::Drain;
 use proptest::prelude::*;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Echoes what it understood of the request, streams on `/stream`, fails a stream on
 /// `/broken`, and takes its time on `/slow`.
@@ -62,47 +59,6 @@ impl Handler for TestApp {
     }
 }
 
-/// An I/O object that hands out pre-cut reads, then EOF, and records what is written.
-struct Scripted {
-    reads: VecDeque<Vec<u8>>,
-    written: Rc<RefCell<Vec<u8>>>,
-}
-
-impl AsyncRead for Scripted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(mut chunk) = self.reads.pop_front() {
-            let n = chunk.len().min(buf.remaining());
-            buf.put_slice(&chunk[..n]);
-            if n < chunk.len() {
-                chunk.drain(..n);
-                self.reads.push_front(chunk);
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Scripted {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.written.borrow_mut().extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 fn engine(limits: Limits) -> Engine {
     Engine::new(limits, Arc::new(CoreStats::default()), Drain::default())
 }
@@ -114,11 +70,7 @@ fn peer() -> SocketAddr {
 /// Runs one connection over the given reads and returns the bytes written, without `Date`
 /// lines (they depend on the clock, not the input).
 fn run(reads: Vec<Vec<u8>>) -> String {
-    let written = Rc::new(RefCell::new(Vec::new()));
-    let io = Scripted {
-        reads: reads.into(),
-        written: Rc::clone(&written),
-    };
+    let (io, written) = ScriptedIo::new(reads);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -211,11 +163,9 @@ fn a_failed_stream_is_cut_short_not_completed() {
 #[test]
 fn gzip_streams_decode_to_the_same_rows() {
     use std::io::Read;
-    let written = Rc::new(RefCell::new(Vec::new()));
-    let io = Scripted {
-        reads: vec![b"GET /stream HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n".to_vec()].into(),
-        written: Rc::clone(&written),
-    };
+    let (io, written) = ScriptedIo::new(vec![
+        b"GET /stream HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n".to_vec(),
+    ]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -261,12 +211,8 @@ fn requests_past_the_in_flight_cap_get_503() {
         let mut outputs = Vec::new();
         let mut tasks = Vec::new();
         for _ in 0..2 {
-            let written = Rc::new(RefCell::new(Vec::new()));
-            outputs.push(Rc::clone(&written));
-            let io = Scripted {
-                reads: vec![b"GET /slow HTTP/1.1\r\n\r\n".to_vec()].into(),
-                written,
-            };
+            let (io, written) = ScriptedIo::new(vec![b"GET /slow HTTP/1.1\r\n\r\n".to_vec()]);
+            outputs.push(written);
             let engine = Rc::clone(&engine);
             tasks.push(tokio::task::spawn_local(async move {
                 conn::serve(io, peer(), &engine, &TestApp).await;
