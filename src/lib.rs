@@ -29,4 +29,5 @@ pub mod envelope;
 pub mod http;
 pub mod metrics;
 pub mod runtime;
+pub mod services;
 pub mod telemetry;
