@@ -5,8 +5,10 @@
 
 mod cores;
 mod mask;
+pub mod services;
 mod snapshot;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,6 +56,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    /// Database services by name (`[services.pg]`); `db` (embedded SQLite) is always present.
+    pub services: BTreeMap<String, services::ServiceConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +115,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            services: BTreeMap::new(),
         }
     }
 }
@@ -217,6 +222,7 @@ impl Config {
                 return Err(ConfigError::invalid(key, message));
             }
         }
+        services::effective(&self.services, &self.data_dir)?;
         Ok(())
     }
 

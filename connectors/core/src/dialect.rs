@@ -43,6 +43,11 @@ pub trait Dialect: Sync {
         " LIMIT -1"
     }
 
+    /// The tail of an INSERT that sets no column explicitly.
+    fn insert_defaults(&self) -> &'static str {
+        " DEFAULT VALUES"
+    }
+
     /// Whether `INSERT/UPDATE/DELETE ... RETURNING cols` is available.
     fn supports_returning(&self) -> bool;
 

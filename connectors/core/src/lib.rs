@@ -16,7 +16,7 @@
 mod dialect;
 mod error;
 pub mod schema;
-mod value;
+pub mod value;
 
 use std::future::Future;
 use std::rc::Rc;

@@ -21,7 +21,7 @@ mod parse;
 mod sql;
 
 pub use parse::{parse, CmpOp, Expr, LikeKind, Operand};
-pub use sql::{to_sql, Bindings, SqlContext};
+pub use sql::{table_columns, to_sql, Bindings, SqlContext};
 
 use thiserror::Error;
 

@@ -22,7 +22,9 @@ impl Bindings {
 
 pub struct SqlContext<'a> {
     pub dialect: &'static dyn Dialect,
-    pub table: &'a TableSchema,
+    /// Writes the SQL for a field name, or returns `false` when there is no such field. For a
+    /// WHERE clause this quotes a column of the table; for HAVING it also knows aggregates.
+    pub field: &'a dyn Fn(&str, &mut String) -> bool,
     /// Values of `:name` parameters.
     pub params: &'a dyn Fn(&str) -> Option<Value>,
     /// Values of `{user.id}`-style lookups for the caller.
@@ -149,12 +151,25 @@ fn binary(
 }
 
 fn column(field: &str, cx: &SqlContext<'_>, out: &mut String) -> Result<(), FilterError> {
-    let col = cx
-        .table
-        .column(field)
-        .ok_or_else(|| FilterError::UnknownField(field.to_string()))?;
-    cx.dialect.quote_ident(out, &col.name);
-    Ok(())
+    if (cx.field)(field, out) {
+        Ok(())
+    } else {
+        Err(FilterError::UnknownField(field.to_string()))
+    }
+}
+
+/// The usual field resolver: columns of `table`, quoted.
+pub fn table_columns<'a>(
+    dialect: &'static dyn Dialect,
+    table: &'a TableSchema,
+) -> impl Fn(&str, &mut String) -> bool + 'a {
+    move |name, out| match table.column(name) {
+        Some(col) => {
+            dialect.quote_ident(out, &col.name);
+            true
+        }
+        None => false,
+    }
 }
 
 fn resolve(op: &Operand, cx: &SqlContext<'_>) -> Result<Value, FilterError> {
@@ -245,11 +260,12 @@ mod tests {
 
     fn sql(filter: &str) -> Result<(String, Vec<Value>), FilterError> {
         let t = table();
-        let params = |n: &str| (n == "p").then(|| Value::Int(7));
-        let lookups = |n: &str| (n == "user.id").then(|| Value::Int(42));
+        let params = |n: &str| (n == "p").then_some(Value::Int(7));
+        let lookups = |n: &str| (n == "user.id").then_some(Value::Int(42));
+        let field = table_columns(&PG, &t);
         let cx = SqlContext {
             dialect: &PG,
-            table: &t,
+            field: &field,
             params: &params,
             lookups: &lookups,
         };
