@@ -15,7 +15,7 @@
 #   WARMUP [2s]         unmeasured wrk run before each measured one
 #   SERVER_CPU [0]      CPU both servers are pinned to (taskset -c)
 #   CLIENT_CPU [1]      CPU wrk is pinned to
-#   PERCORE_PORT [18080], HYPER_PORT [18081]
+#   PERCORE_PORT [0], HYPER_PORT [0]   0 = a free port picked at each start
 #   SKIP_BUILD [0]      1 = use the existing release binaries
 #   CALIBRATE [0]       1 = run hyper_ref on both sides (A/A test): the ratio
 #                       then shows this machine's noise, expected ~1.00
@@ -28,8 +28,8 @@ THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-2s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-PERCORE_PORT=${PERCORE_PORT:-18080}
-HYPER_PORT=${HYPER_PORT:-18081}
+PERCORE_PORT=${PERCORE_PORT:-0}
+HYPER_PORT=${HYPER_PORT:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 CALIBRATE=${CALIBRATE:-0}
 URL_PATH=/healthz
@@ -38,6 +38,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/side_by_side.XXXXXX")
 SERVER_PID=""
+SERVER_PORT=""
 STARTS=0
 
 die() { echo "side_by_side: $*" >&2; exit 1; }
@@ -89,9 +90,10 @@ fi
 [[ $CALIBRATE == 1 || -x $BIN/percore ]] || die "$BIN/percore not built"
 
 # --- Servers -------------------------------------------------------------------
-# start_server NAME: starts it pinned to SERVER_CPU and waits for its
-# "listening on" line (10s at most). Each start logs to a new file, so a line
-# left by the previous instance cannot be mistaken for this one's.
+# start_server NAME: starts it pinned to SERVER_CPU, waits for its
+# "listening on ADDR:PORT" line (10s at most) and sets SERVER_PORT from it.
+# Each start logs to a new file, so a line left by the previous instance
+# cannot be mistaken for this one's.
 start_server() {
     STARTS=$((STARTS + 1))
     local name=$1 log="$WORK/$1.$STARTS.log"
@@ -109,8 +111,13 @@ start_server() {
             ;;
     esac
     SERVER_PID=$!
+    local line
     for _ in $(seq 100); do
-        grep -q "listening on" "$log" 2>/dev/null && return 0
+        line=$(grep -m1 -o 'listening on [0-9.]*:[0-9]*' "$log" 2>/dev/null || true)
+        if [[ -n $line ]]; then
+            SERVER_PORT=${line##*:}
+            return 0
+        fi
         kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; die "$name exited at start"; }
         sleep 0.1
     done
@@ -130,8 +137,6 @@ stop_server() {
     SERVER_PID=""
 }
 
-port_of() { if [[ $1 == hyper ]]; then echo "$HYPER_PORT"; else echo "$PERCORE_PORT"; fi; }
-
 # One raw request over bash's /dev/tcp, so the labels show what each side
 # really sends back (no curl needed).
 show_response() {
@@ -145,12 +150,11 @@ show_response() {
         || echo "      !! body is not {\"status\":\"ok\"}: the two sides do different work"
 }
 
-# run_wrk NAME: warm-up, then the measured run; prints
+# run_wrk NAME: against SERVER_PORT, warm-up, then the measured run; prints
 # "RATE|P50|P99|CPU|OTHERS|NOTE": CPU is the server's CPU use during the run in
 # percent of one core, OTHERS the share of SERVER_CPU that other work took.
 run_wrk() {
-    local port out limit
-    port=$(port_of "$1")
+    local port=$SERVER_PORT out limit
     out="$WORK/wrk.out"
     limit=$(( $(secs "$DURATION") + 30 ))
     if [[ $(secs "$WARMUP") -gt 0 ]]; then
@@ -215,7 +219,7 @@ if [[ $A == percore ]]; then
     echo "percore : $BIN/percore serve --cores 1, pinned to CPU $SERVER_CPU; its own HTTP/1.1"
     echo "          engine and router answering GET $URL_PATH (full request pipeline, limits, timeouts)"
 else
-    echo "hyper-A : CALIBRATE=1: a second hyper_ref in percore's slot (port $PERCORE_PORT)"
+    echo "hyper-A : CALIBRATE=1: hyper_ref again, in percore's slot"
 fi
 echo "hyper   : $BIN/hyper_ref, hyper 1.x http1 on one tokio current_thread runtime,"
 echo "          pinned to CPU $SERVER_CPU; answers any request 200 {\"status\":\"ok\"}, no routing,"
@@ -228,7 +232,7 @@ echo
 for s in "$A" "$B"; do
     start_server "$s"
     echo "  $s answers:"
-    show_response "$(port_of "$s")"
+    show_response "$SERVER_PORT"
     stop_server
 done
 echo

@@ -48,6 +48,16 @@ pub async fn dispatch(worker: &Worker, req: &Request<'_>) -> Response {
         Endpoint::Status => status::status(worker),
         Endpoint::Metrics => status::metrics(worker),
         Endpoint::ServiceList => services::list(worker),
-        Endpoint::Service => services::call(worker, matched.service, matched.resource).await,
+        Endpoint::Service => {
+            services::call(
+                worker,
+                req,
+                method,
+                &query,
+                matched.service,
+                matched.resource,
+            )
+            .await
+        }
     }
 }

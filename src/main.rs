@@ -128,10 +128,17 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let _log = percore::telemetry::init(&config.log);
+            let signals = match percore::runtime::Signals::install() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("percore: cannot install signal handlers: {e}");
+                    return ExitCode::from(1);
+                }
+            };
             match percore::runtime::start(config) {
                 Ok(server) => {
                     println!("percore listening on {}", server.local_addr);
-                    server.run_until_signal();
+                    server.run_until_signal(signals);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -83,10 +83,21 @@ pub fn start(config: Config) -> Result<Server, StartError> {
         listeners.push(l);
     }
 
+    let services = crate::config::services::effective(&config.services, &config.data_dir)?
+        .into_iter()
+        .map(|(name, config)| {
+            let def = crate::services::ServiceDef {
+                name: name.clone(),
+                config,
+                schema_version: Arc::default(),
+            };
+            (name, Arc::new(def))
+        })
+        .collect();
     let config = Arc::new(config);
     let shared = Arc::new(Shared {
         router: Router::new(),
-        snapshot: SnapshotCell::new(Arc::clone(&config)),
+        snapshot: SnapshotCell::new(Arc::clone(&config), services),
         stats: cpus
             .iter()
             .map(|_| Arc::new(CoreStats::default()))
@@ -160,9 +171,10 @@ impl Server {
         false
     }
 
-    /// Blocks until SIGTERM or SIGINT, then drains.
-    pub fn run_until_signal(self) -> bool {
-        match wait_for_signal() {
+    /// Blocks until SIGTERM or SIGINT (caught by `signals`, installed before the server
+    /// announced itself), then drains.
+    pub fn run_until_signal(self, signals: Signals) -> bool {
+        match signals.wait() {
             Ok(signal) => tracing::info!(signal, "draining"),
             Err(e) => tracing::error!(error = %e, "cannot wait for signals; draining now"),
         }
@@ -170,17 +182,32 @@ impl Server {
     }
 }
 
-fn wait_for_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
-    rt.block_on(async {
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        Ok(tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        })
-    })
+/// SIGTERM and SIGINT handlers. Install them before the server says it is listening: a signal
+/// that arrives earlier would otherwise kill the process instead of draining it.
+pub struct Signals {
+    rt: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let guard = rt.enter();
+        let term = signal(SignalKind::terminate())?;
+        let int = signal(SignalKind::interrupt())?;
+        drop(guard);
+        Ok(Signals { rt, term, int })
+    }
+
+    fn wait(mut self) -> std::io::Result<&'static str> {
+        let (term, int) = (&mut self.term, &mut self.int);
+        Ok(self.rt.block_on(async {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        }))
+    }
 }

@@ -1,20 +1,61 @@
-//! The `/api/v2/{service}` namespace. Services are published to every core in the config
-//! snapshot; until a service of that name exists the answer is DreamFactory's 404.
+//! The `/api/v2/{service}` namespace: the services published in the snapshot, dispatched to
+//! this core's instance of each.
 
 use serde_json::json;
 
+use super::Query;
 use crate::envelope::ApiError;
-use crate::http::Response;
+use crate::http::{Method, Request, Response};
 use crate::runtime::Worker;
+use crate::services::db::DbCall;
 
 /// `GET /api/v2`: DreamFactory's `{"services":[...]}` listing.
-pub fn list(_worker: &Worker) -> Response {
-    Response::json_value(200, &json!({ "services": [] }))
+pub fn list(worker: &Worker) -> Response {
+    let snapshot = worker.snapshot();
+    let services: Vec<_> = snapshot
+        .services
+        .values()
+        .filter(|d| d.config.is_active)
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "label": d.config.label.clone().unwrap_or_else(|| d.name.clone()),
+                "description": d.config.description,
+                "type": d.config.kind,
+            })
+        })
+        .collect();
+    Response::json_value(200, &json!({ "services": services }))
 }
 
-pub async fn call(_worker: &Worker, service: &str, _resource: &str) -> Response {
+pub async fn call(
+    worker: &Worker,
+    req: &Request<'_>,
+    method: Method,
+    query: &Query<'_>,
+    service: &str,
+    resource: &str,
+) -> Response {
     let name = percent_decode(service);
-    Response::error(&ApiError::not_found(format!("Service '{name}' not found.")))
+    let snapshot = worker.snapshot();
+    let Some(def) = snapshot.services.get(&name).filter(|d| d.config.is_active) else {
+        return Response::error(&ApiError::not_found(format!("Service '{name}' not found.")));
+    };
+    let svc = match worker.services.instance(def, &snapshot.config.data_dir) {
+        Ok(s) => s,
+        Err(e) => return Response::error(&crate::services::db::error::db_error(&e)),
+    };
+    let resource = percent_decode(resource);
+    let no_lookups = |_: &str| None;
+    let call = DbCall {
+        method,
+        resource: &resource,
+        query,
+        body: req.body(),
+        lookups: &no_lookups,
+        role_filter: None,
+    };
+    svc.handle(&call).await
 }
 
 fn percent_decode(s: &str) -> String {

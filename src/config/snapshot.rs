@@ -4,15 +4,19 @@
 //! `arc_swap::Cache`, which costs one pointer comparison per request until something changes.
 //! Later capabilities (roles, services, scripts) add their compiled forms here.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
 
 use super::Config;
+use crate::services::ServiceDef;
 
 #[derive(Debug)]
 pub struct Snapshot {
     pub config: Arc<Config>,
+    /// Services by name, the embedded `db` included.
+    pub services: Arc<BTreeMap<String, Arc<ServiceDef>>>,
     /// Bumped on every publish, so a reader can tell two snapshots apart cheaply.
     pub generation: u64,
 }
@@ -22,9 +26,10 @@ pub struct Snapshot {
 pub struct SnapshotCell(Arc<ArcSwap<Snapshot>>);
 
 impl SnapshotCell {
-    pub fn new(config: Arc<Config>) -> Self {
+    pub fn new(config: Arc<Config>, services: BTreeMap<String, Arc<ServiceDef>>) -> Self {
         SnapshotCell(Arc::new(ArcSwap::from_pointee(Snapshot {
             config,
+            services: Arc::new(services),
             generation: 0,
         })))
     }
@@ -54,11 +59,12 @@ mod tests {
 
     #[test]
     fn readers_see_published_snapshots() {
-        let cell = SnapshotCell::new(Arc::new(Config::default()));
+        let cell = SnapshotCell::new(Arc::new(Config::default()), BTreeMap::new());
         let mut reader = cell.reader();
         assert_eq!(reader.load().generation, 0);
         cell.publish(|cur| Snapshot {
             config: Arc::clone(&cur.config),
+            services: Arc::clone(&cur.services),
             generation: 0,
         });
         assert_eq!(reader.load().generation, 1);

@@ -30,6 +30,8 @@ pub struct Worker {
     conns: ConnTracker,
     /// Past this many open connections, new ones get 503 at once.
     pub max_connections: usize,
+    /// This core's service instances and their connection pools.
+    pub services: crate::services::Registry,
 }
 
 impl Worker {
@@ -88,6 +90,7 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             shared: ctx.shared,
             conns: ConnTracker::default(),
             max_connections: ctx.max_connections,
+            services: crate::services::Registry::default(),
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;

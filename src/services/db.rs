@@ -12,6 +12,7 @@ pub mod filter;
 pub mod params;
 pub mod plan;
 pub mod read;
+pub mod related;
 pub mod schema;
 pub mod service;
 pub mod write;

@@ -20,6 +20,14 @@ pub async fn records<D: Database>(
     params: &TableParams,
 ) -> Result<Response, DbApiError> {
     let schema = svc.table(table).await?;
+    let relations = super::related::relations_for(svc, &schema, &params.related).await?;
+    let with_keys;
+    let params = if relations.is_empty() {
+        params
+    } else {
+        with_keys = super::related::with_key_fields(params, &relations);
+        &with_keys
+    };
     let planner = Planner::new(svc.db.dialect(), &schema);
     let key_cols;
     let key_rows;
@@ -71,6 +79,17 @@ pub async fn records<D: Database>(
         tail.extend_from_slice(b",\"meta\":");
         tail.extend_from_slice(serde_json::Value::Object(meta).to_string().as_bytes());
     }
+    if !relations.is_empty() {
+        // Related records need the whole page at hand for their batched queries.
+        let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
+        let records = super::related::records_with(svc, &rows, &relations).await?;
+        let mut out =
+            serde_json::to_vec(&serde_json::json!({ "resource": records })).unwrap_or_default();
+        out.pop();
+        out.extend_from_slice(&tail);
+        out.push(b'}');
+        return Ok(Response::json(200, out));
+    }
     let rows = svc.db.query_stream(stmt.sql, stmt.values).await?;
     Ok(resource_response(rows, tail).await?)
 }
@@ -84,6 +103,14 @@ pub async fn record<D: Database>(
     params: &TableParams,
 ) -> Result<Response, DbApiError> {
     let schema = svc.table(table).await?;
+    let relations = super::related::relations_for(svc, &schema, &params.related).await?;
+    let with_keys;
+    let params = if relations.is_empty() {
+        params
+    } else {
+        with_keys = super::related::with_key_fields(params, &relations);
+        &with_keys
+    };
     let planner = Planner::new(svc.db.dialect(), &schema);
     let key_cols = planner.key_columns(params.id_field.as_deref())?;
     let key_rows = ids_to_rows(&planner, &key_cols, &[id.to_string()])?;
@@ -94,6 +121,21 @@ pub async fn record<D: Database>(
         lookups: call.lookups,
     };
     let stmt = planner.select(&scope, Some(1))?;
+    let not_found = || {
+        DbApiError::NotFound(format!(
+            "Record with identifier '{}' not found.",
+            super::params::truncate(id)
+        ))
+    };
+    if !relations.is_empty() {
+        let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
+        let record = super::related::records_with(svc, &rows, &relations)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(not_found)?;
+        return Ok(Response::json_value(200, &record));
+    }
     let mut rows = svc.db.query_stream(stmt.sql, stmt.values).await?;
     let encoder = RowEncoder::new(&rows.columns);
     match rows.rows.next().await {

@@ -88,7 +88,12 @@ pub async fn describe<D: Database>(
     field: Option<&str>,
 ) -> Result<Response, DbApiError> {
     let schema = svc.table(table).await?;
-    let described = describe_json(&schema);
+    let mut described = describe_json(&schema);
+    let relations = super::related::relations(svc, &schema).await?;
+    described["related"] = relations
+        .iter()
+        .map(super::related::Relation::to_json)
+        .collect();
     match field {
         None => Ok(Response::json_value(200, &described)),
         Some(f) => described["field"]
