@@ -193,7 +193,9 @@ pub struct Signals {
 impl Signals {
     pub fn install() -> std::io::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
-        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
         let guard = rt.enter();
         let term = signal(SignalKind::terminate())?;
         let int = signal(SignalKind::interrupt())?;
