@@ -14,7 +14,8 @@
 #   THREADS [1]         wrk -t
 #   WARMUP [2s]         unmeasured wrk run before each measured one
 #   SERVER_CPU [0]      CPU both servers are pinned to (taskset -c)
-#   CLIENT_CPU [1]      CPU wrk is pinned to
+#   CLIENT_CPU [1]      CPU(s) wrk is pinned to, a taskset list such as 1-3
+#                       (give wrk as many THREADS as CPUs)
 #   PERCORE_PORT [0], HYPER_PORT [0]   0 = a free port picked at each start
 #   SKIP_BUILD [0]      1 = use the existing release binaries
 #   CALIBRATE [0]       1 = run hyper_ref on both sides (A/A test): the ratio
@@ -63,13 +64,18 @@ secs() {
 }
 
 # --- Preconditions -----------------------------------------------------------
-for v in ROUNDS CONNECTIONS THREADS SERVER_CPU CLIENT_CPU PERCORE_PORT HYPER_PORT; do
+for v in ROUNDS CONNECTIONS THREADS SERVER_CPU PERCORE_PORT HYPER_PORT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
+[[ $CLIENT_CPU =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] \
+    || die "CLIENT_CPU must be a CPU list like 1 or 1-3,5, got '$CLIENT_CPU'"
 [[ $(secs "$DURATION") =~ ^[0-9]+$ && $(secs "$WARMUP") =~ ^[0-9]+$ ]] \
     || die "DURATION and WARMUP take wrk's forms: 10s, 1m, 500ms"
 (( ROUNDS >= 1 )) || die "ROUNDS must be at least 1"
-[[ $SERVER_CPU != "$CLIENT_CPU" ]] || die "SERVER_CPU and CLIENT_CPU must differ"
+for part in ${CLIENT_CPU//,/ }; do
+    lo=${part%-*} hi=${part#*-}
+    (( SERVER_CPU < lo || SERVER_CPU > hi )) || die "CLIENT_CPU must not include SERVER_CPU"
+done
 command -v taskset >/dev/null || die "taskset not found (package util-linux)"
 taskset -c "$SERVER_CPU" true 2>/dev/null || die "cannot run on CPU $SERVER_CPU"
 taskset -c "$CLIENT_CPU" true 2>/dev/null || die "cannot run on CPU $CLIENT_CPU"
