@@ -17,7 +17,7 @@ use tokio::time::timeout;
 
 use crate::convert::{to_params, Decoder};
 use crate::error::{classify, connection_lost};
-use crate::pool::PooledConn;
+use crate::pool::{JsonColumns, PooledConn};
 
 /// Extra time the client grants beyond the statement timeout, so the server's own timeout,
 /// which keeps the connection, normally wins.
@@ -71,16 +71,16 @@ pub(crate) async fn query(
     params: &[Value],
 ) -> Result<Rows, DbError> {
     let params = to_params(params)?;
-    let (columns, decoders, rows) = timed(pc, limit, async move |conn: &mut Conn| {
+    let (meta, rows) = timed(pc, limit, async move |conn: &mut Conn| {
         let mut result = conn.exec_iter(sql, params).await?;
         let meta = result.columns().unwrap_or_else(|| Vec::new().into());
         let rows: Vec<mysql_async::Row> = result.collect().await?;
         // A procedure call can return more result sets; only the first is the answer.
         result.drop_result().await?;
-        let (columns, decoders) = describe_columns(&meta);
-        Ok((columns, decoders, rows))
+        Ok((meta, rows))
     })
     .await?;
+    let (columns, decoders) = describe_columns(&meta, &pc.json_columns());
     let rows = rows
         .into_iter()
         .map(|row| decode_row(&decoders, row))
@@ -120,9 +120,29 @@ pub(crate) async fn batch(pc: &mut PooledConn, limit: Duration, sql: &str) -> Re
     .await
 }
 
-pub(crate) fn describe_columns(meta: &[mysql_async::Column]) -> (Columns, Rc<[Decoder]>) {
+pub(crate) fn describe_columns(
+    meta: &[mysql_async::Column],
+    json: &JsonColumns,
+) -> (Columns, Rc<[Decoder]>) {
     let columns: Columns = meta.iter().map(|c| c.name_str().into_owned()).collect();
-    let decoders = meta.iter().map(Decoder::for_column).collect();
+    let json = json.borrow();
+    let decoders = meta
+        .iter()
+        .map(|c| match Decoder::for_column(c) {
+            Decoder::Text if !json.is_empty() => {
+                let key = (
+                    c.org_table_str().into_owned(),
+                    c.org_name_str().into_owned(),
+                );
+                if json.contains(&key) {
+                    Decoder::Json
+                } else {
+                    Decoder::Text
+                }
+            }
+            decoder => decoder,
+        })
+        .collect();
     (columns, decoders)
 }
 

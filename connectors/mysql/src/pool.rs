@@ -10,7 +10,7 @@
 //! recycler would run cleanup for our connections on whatever task it pleases.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,13 @@ struct Inner {
     /// Connections idle, in use or being opened.
     open: Cell<usize>,
     waiters: RefCell<VecDeque<oneshot::Sender<Grant>>>,
+    /// MariaDB JSON columns as `(table, column)`, learnt by `describe`: on the wire they are
+    /// LONGTEXT, and only this tells their results to decode as JSON.
+    json_columns: JsonColumns,
 }
+
+/// `(table, column)` pairs; shared with result decoding.
+pub(crate) type JsonColumns = Rc<RefCell<HashSet<(String, String)>>>;
 
 enum Grant {
     Conn(PooledConn),
@@ -60,6 +66,7 @@ impl Pool {
                 idle: RefCell::new(Vec::new()),
                 open: Cell::new(0),
                 waiters: RefCell::new(VecDeque::new()),
+                json_columns: JsonColumns::default(),
             }),
         }
     }
@@ -274,6 +281,18 @@ impl PooledConn {
         self.conn
             .as_mut()
             .expect("a pooled connection holds its connection")
+    }
+
+    /// The MariaDB JSON columns known so far (see [`Inner::json_columns`]).
+    pub(crate) fn json_columns(&self) -> JsonColumns {
+        self.pool.json_columns.clone()
+    }
+
+    /// Records which of `table`'s columns hold JSON, replacing what was known.
+    pub(crate) fn set_json_columns(&self, table: &str, columns: impl Iterator<Item = String>) {
+        let mut known = self.pool.json_columns.borrow_mut();
+        known.retain(|(t, _)| t != table);
+        known.extend(columns.map(|c| (table.to_owned(), c)));
     }
 
     /// Broken, or still running an abandoned statement (after a client-side timeout).

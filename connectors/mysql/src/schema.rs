@@ -98,10 +98,16 @@ pub(crate) async fn describe(
         .map(|(_, cols)| cols[0].as_str())
         .collect();
 
-    let columns = columns
+    let columns: Vec<Column> = columns
         .into_iter()
         .map(|row| column(row, &primary_key, &unique, &json_checks))
         .collect();
+    // MariaDB sends JSON as LONGTEXT: from now on results from these columns decode as JSON
+    // (MySQL's own JSON type needs no help).
+    let json = columns
+        .iter()
+        .filter(|c| c.ty == ColumnType::Json && c.db_type.eq_ignore_ascii_case("longtext"));
+    pc.set_json_columns(table, json.map(|c| c.name.clone()));
     let foreign_keys = fks
         .into_iter()
         .filter_map(|row| {

@@ -69,6 +69,7 @@ pub(crate) async fn start(
     let (tx, rx) = mpsc::channel::<Result<Row, DbError>>(DEPTH);
     tokio::task::spawn_local(async move {
         pc.busy = true;
+        let json = pc.json_columns();
         let opened = {
             let conn = pc.conn();
             timeout(limit, conn.exec_iter(sql.as_str(), params)).await
@@ -93,7 +94,7 @@ pub(crate) async fn start(
             }
         };
         let meta = result.columns().unwrap_or_else(|| Vec::new().into());
-        let (columns, decoders) = describe_columns(&meta);
+        let (columns, decoders) = describe_columns(&meta, &json);
         if head_tx.send(Ok(columns)).is_err() {
             return;
         }

@@ -355,3 +355,31 @@ async fn eventually_gone(db: &MysqlDatabase, needle: &str) -> bool {
     }
     false
 }
+
+#[test]
+fn statements_are_prepared_once_per_connection() {
+    run(
+        "statements_are_prepared_once_per_connection",
+        |_| {},
+        |db| async move {
+            let mut s = db.session().await.unwrap();
+            let prepares = async |s: &mut percore_mysql::MysqlSession| {
+                let rows = s
+                    .query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'", &[])
+                    .await
+                    .unwrap();
+                match &rows.rows[0][1] {
+                    Value::Text(n) => n.parse::<i64>().unwrap(),
+                    other => panic!("counter is {other:?}"),
+                }
+            };
+            let before = prepares(&mut s).await;
+            for i in 0..10 {
+                let rows = s.query("SELECT ? * 2", &[Value::Int(i)]).await.unwrap();
+                assert_eq!(rows.rows[0][0], Value::Int(i * 2));
+            }
+            // The SELECT once; the SHOW was prepared before `before` was read.
+            assert_eq!(prepares(&mut s).await - before, 1);
+        },
+    );
+}

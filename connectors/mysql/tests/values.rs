@@ -3,6 +3,7 @@
 #[path = "support/harness.rs"]
 mod harness;
 
+use futures_util::StreamExt;
 use harness::{run, table};
 use percore_connector::{ColumnType, Database, ErrorKind, Value};
 use serde_json::json;
@@ -280,6 +281,29 @@ fn describes_keys_and_relations() {
             assert_eq!(p.column("flag").unwrap().ty, ColumnType::Boolean);
             assert!(p.column("code").unwrap().is_unique);
             assert_eq!(p.column("doc").unwrap().ty, ColumnType::Json);
+            // Once described, JSON comes back as JSON on MariaDB too (LONGTEXT on the wire).
+            db.execute(
+                &format!("INSERT INTO {parent} (a, b, doc) VALUES (?, ?, ?)"),
+                &[
+                    Value::Int(5),
+                    Value::Text("j".into()),
+                    Value::Json(json!({"k": [1, true]})),
+                ],
+            )
+            .await
+            .unwrap();
+            let doc = db
+                .query(&format!("SELECT doc FROM {parent} WHERE a = 5"), &[])
+                .await
+                .unwrap();
+            assert_eq!(doc.rows[0][0], Value::Json(json!({"k": [1, true]})));
+            let mut stream = db
+                .query_stream(format!("SELECT doc FROM {parent} WHERE a = 5"), Vec::new())
+                .await
+                .unwrap();
+            let streamed = stream.rows.next().await.unwrap().unwrap();
+            assert_eq!(streamed[0], Value::Json(json!({"k": [1, true]})));
+            drop(stream);
 
             let c = db.describe(&child).await.unwrap().expect("child exists");
             let id = c.column("id").unwrap();

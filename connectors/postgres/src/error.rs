@@ -102,7 +102,7 @@ fn from_db(db: &PgDbError) -> Failure {
             };
         }
         "40001" | "40P01" | "53300" | "55P03" => ErrorKind::Unavailable,
-        _ => match &code[..2] {
+        _ => match code.get(..2).unwrap_or_default() {
             "23" => ErrorKind::Constraint,
             "22" => ErrorKind::InvalidInput,
             "08" => {

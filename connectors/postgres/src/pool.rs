@@ -30,7 +30,6 @@ enum Slot {
 }
 
 pub(crate) struct Pool {
-    config: Config,
     settings: Rc<Settings>,
     slots: RefCell<Vec<Slot>>,
     next: Cell<usize>,
@@ -52,18 +51,17 @@ impl Pool {
             settings: Rc::new(Settings {
                 pg: config.pg_config(),
                 init_sql: config.init_sql(),
-                config: config.clone(),
+                config,
             }),
             slots: RefCell::new((0..size).map(|_| Slot::Empty).collect()),
             next: Cell::new(0),
             idle: RefCell::new(Vec::new()),
             exclusive: Arc::new(Semaphore::new(size)),
-            config,
         }
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.settings.config
     }
 
     async fn open(&self) -> Result<Rc<Conn>, DbError> {
@@ -122,10 +120,8 @@ impl Pool {
     /// A connection for the caller alone until the lease drops. Waits for a free lease at most
     /// the statement timeout (or the connect timeout when that is longer).
     pub async fn exclusive(self: &Rc<Self>) -> Result<Lease, DbError> {
-        let wait = self
-            .config
-            .statement_timeout
-            .max(self.config.connect_timeout);
+        let config = self.config();
+        let wait = config.statement_timeout.max(config.connect_timeout);
         let permit = match tokio::time::timeout(wait, self.exclusive.clone().acquire_owned()).await
         {
             Ok(Ok(permit)) => permit,

@@ -2,8 +2,7 @@
 //! A COUNT runs only when `include_count` or `count_only` asks for it (DreamFactory runs one
 //! implicitly, which is a known performance trap on large tables).
 
-use futures_util::StreamExt;
-use percore_connector::{Database, Value};
+use percore_connector::{Database, RowStream, Value};
 
 use super::encode::{resource_response, RowEncoder};
 use super::error::DbApiError;
@@ -90,9 +89,23 @@ pub async fn records<D: Database>(
         out.push(b'}');
         return Ok(Response::json(200, out));
     }
-    let rows = svc.db.query_stream(stmt.sql, stmt.values).await?;
+    // Up to a page of COLLECT_UP_TO rows is read in one go: that path shares pipelined
+    // connections (PostgreSQL) and holds at most one page. Larger reads stream on a connection
+    // of their own, in bounded memory however many rows there are.
+    let rows = if limit <= COLLECT_UP_TO {
+        let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
+        RowStream {
+            columns: rows.columns,
+            rows: Box::pin(futures_util::stream::iter(rows.rows.into_iter().map(Ok))),
+        }
+    } else {
+        svc.db.query_stream(stmt.sql, stmt.values).await?
+    };
     Ok(resource_response(rows, tail).await?)
 }
+
+/// Reads of at most this many rows are collected rather than streamed.
+const COLLECT_UP_TO: u64 = 1000;
 
 /// One record by its key from the path; no wrapper, 404 when absent.
 pub async fn record<D: Database>(
@@ -136,12 +149,12 @@ pub async fn record<D: Database>(
             .ok_or_else(not_found)?;
         return Ok(Response::json_value(200, &record));
     }
-    let mut rows = svc.db.query_stream(stmt.sql, stmt.values).await?;
+    let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
     let encoder = RowEncoder::new(&rows.columns);
-    match rows.rows.next().await {
+    match rows.rows.first() {
         Some(row) => {
             let mut out = Vec::with_capacity(256);
-            encoder.write(&mut out, &row?);
+            encoder.write(&mut out, row);
             Ok(Response::json(200, out))
         }
         None => Err(DbApiError::NotFound(format!(

@@ -88,3 +88,44 @@ fn errors_after_rows_arrive_in_the_stream() {
         assert_eq!(err.kind, ErrorKind::NotFound);
     });
 }
+
+#[test]
+fn a_slow_reader_holds_the_server_back() {
+    run(async {
+        let mut cfg = config();
+        cfg.application_name = format!("percore-bp-{}", std::process::id());
+        let app = cfg.application_name.clone();
+        let Some(db) = database(cfg).await else {
+            return;
+        };
+        let Some(observer) = crate::support::db().await else {
+            return;
+        };
+        // ~100 MB of rows: far more than socket buffers and our channel hold together.
+        let stream = db
+            .query_stream(
+                "SELECT g, repeat('x', 100) FROM generate_series(1, 1000000) AS g".into(),
+                vec![],
+            )
+            .await
+            .unwrap();
+        let mut rows = stream.rows;
+        assert!(rows.next().await.unwrap().is_ok());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Had the producer buffered everything, the server would be done (idle) by now.
+        let state = observer
+            .query(
+                "SELECT state FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'SELECT g,%'",
+                &[Value::Text(app)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(state.rows, vec![vec![Value::Text("active".into())]]);
+        let mut count = 1;
+        while let Some(row) = rows.next().await {
+            row.unwrap();
+            count += 1;
+        }
+        assert_eq!(count, 1_000_000);
+    });
+}

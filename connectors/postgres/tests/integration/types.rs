@@ -237,3 +237,61 @@ fn injection_is_impossible() {
         db.execute_batch(&format!("DROP TABLE {t}")).await.unwrap();
     });
 }
+
+#[test]
+fn enums_domains_and_arrays_bind_and_decode() {
+    run(async {
+        let Some(db) = db().await else { return };
+        let (mood, pos, t) = (table("mood"), table("pos"), table("custom"));
+        db.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {t}; DROP TYPE IF EXISTS {mood}; DROP DOMAIN IF EXISTS {pos}; \
+             CREATE TYPE {mood} AS ENUM ('sad', 'happy'); \
+             CREATE DOMAIN {pos} AS int CHECK (VALUE > 0); \
+             CREATE TABLE {t} (m {mood}, p {pos}, tags text[], ms {mood}[])"
+        ))
+        .await
+        .unwrap();
+        let rows = db
+            .query(
+                &format!("INSERT INTO {t} VALUES ($1, $2, $3, $4) RETURNING m, p, tags, ms"),
+                &[
+                    text("happy"),
+                    Value::Int(3),
+                    Value::Json(json!(["a,b", "c\"d", null])),
+                    text("{sad,happy}"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.rows[0],
+            vec![
+                text("happy"),
+                Value::Int(3),
+                Value::Json(json!(["a,b", "c\"d", null])),
+                Value::Json(json!(["sad", "happy"])),
+            ]
+        );
+        let err = db
+            .execute(
+                &format!("INSERT INTO {t} (p) VALUES ($1)"),
+                &[Value::Int(-1)],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Constraint, "{}", err.message);
+        let err = db
+            .execute(
+                &format!("INSERT INTO {t} (m) VALUES ($1)"),
+                &[text("angry")],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput, "{}", err.message);
+        db.execute_batch(&format!(
+            "DROP TABLE {t}; DROP TYPE {mood}; DROP DOMAIN {pos}"
+        ))
+        .await
+        .unwrap();
+    });
+}
