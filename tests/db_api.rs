@@ -663,3 +663,55 @@ fn related_records_by_foreign_keys() {
         }
     }
 }
+
+fn run_sql(service: &str, sql: &str) {
+    let status = match service {
+        "pg" => std::process::Command::new("psql")
+            .args([pg_url().as_str(), "-q", "-c", sql])
+            .status(),
+        _ => std::process::Command::new("mariadb")
+            .args(["-h", "127.0.0.1", "-u", "root", "test", "-e", sql])
+            .status(),
+    };
+    assert!(status.is_ok_and(|s| s.success()), "{sql}");
+}
+
+#[test]
+fn stored_procedures_and_functions() {
+    for b in backends() {
+        let svc = b.service;
+        let mut c = b.server.connect();
+        let (f, p) = (unique("add"), unique("twice"));
+        match svc {
+            "db" => {
+                call(&mut c, "GET", &format!("db/_func/{f}?a=1"), None).assert_error(400);
+                continue;
+            }
+            "pg" => {
+                run_sql(svc, &format!("CREATE OR REPLACE FUNCTION {f}(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b'"));
+                run_sql(svc, &format!("CREATE OR REPLACE PROCEDURE {p}(INOUT x int) LANGUAGE plpgsql AS $$ BEGIN x := x * 2; END $$"));
+            }
+            _ => {
+                run_sql(svc, &format!("DROP FUNCTION IF EXISTS {f}; CREATE FUNCTION {f}(a INT, b INT) RETURNS INT DETERMINISTIC RETURN a + b"));
+                run_sql(svc, &format!("DROP PROCEDURE IF EXISTS {p}; CREATE PROCEDURE {p}(IN x INT) SELECT x * 2 AS x"));
+            }
+        }
+        let r = ok(call(
+            &mut c,
+            "GET",
+            &format!("{svc}/_func/{f}?a=2&b=3"),
+            None,
+        ));
+        assert_eq!(r["resource"][0][&f], 5, "{svc}: {r}");
+        let r = ok(call(
+            &mut c,
+            "POST",
+            &format!("{svc}/_proc/{p}"),
+            Some(json!({"params": [{"name": "x", "value": 21}]})),
+        ));
+        assert_eq!(r["resource"][0]["x"], 42, "{svc}: {r}");
+        call(&mut c, "GET", &format!("{svc}/_func/{f};drop"), None).assert_error(400);
+        call(&mut c, "GET", &format!("{svc}/_func/no_such_fn_{f}"), None).assert_error(404);
+        run_sql(svc, &format!("DROP FUNCTION {f}; DROP PROCEDURE {p}"));
+    }
+}

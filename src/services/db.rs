@@ -13,6 +13,7 @@ pub mod params;
 pub mod plan;
 pub mod read;
 pub mod related;
+pub mod routine;
 pub mod schema;
 pub mod service;
 pub mod write;
@@ -55,7 +56,7 @@ async fn route<D: Database>(svc: &DbService<D>, call: &DbCall<'_>) -> Result<Res
     match parts.as_slice() {
         [] if m == Method::Get || m == Method::Head => Ok(Response::json_value(
             200,
-            &json!({ "resource": [{ "name": "_schema" }, { "name": "_table" }] }),
+            &json!({ "resource": [{ "name": "_schema" }, { "name": "_table" }, { "name": "_proc" }, { "name": "_func" }] }),
         )),
         ["_table"] | ["_schema"] if m == Method::Get || m == Method::Head => {
             let refresh = call
@@ -122,6 +123,12 @@ async fn route<D: Database>(svc: &DbService<D>, call: &DbCall<'_>) -> Result<Res
             Method::Delete => schema::drop_field(svc, table, field).await,
             _ => Err(not_allowed()),
         },
+        ["_proc", name] => {
+            routine::call(svc, call, percore_connector::Routine::Procedure, name).await
+        }
+        ["_func", name] => {
+            routine::call(svc, call, percore_connector::Routine::Function, name).await
+        }
         _ => Err(DbApiError::NotFound(format!(
             "Resource '{}' not found for service '{}'.",
             params::truncate(call.resource),

@@ -12,6 +12,13 @@ pub enum Upsert {
     OnDuplicateKey,
 }
 
+/// A stored routine's kind, for [`Dialect::routine_call`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routine {
+    Procedure,
+    Function,
+}
+
 pub trait Dialect: Sync {
     /// Short name as DreamFactory spells the service type: `sqlite`, `pgsql`, `mysql`.
     fn name(&self) -> &'static str;
@@ -73,4 +80,12 @@ pub trait Dialect: Sync {
 
     /// The definition of an auto-increment integer primary key column (without its name).
     fn auto_increment_pk(&self) -> &'static str;
+
+    /// The statement invoking a stored routine with `argc` bound arguments, or `None` where the
+    /// database has no stored routines (SQLite). `name` was checked by the caller; it is quoted
+    /// here, part by part when schema-qualified.
+    fn routine_call(&self, kind: Routine, name: &str, argc: usize) -> Option<String> {
+        let _ = (kind, name, argc);
+        None
+    }
 }

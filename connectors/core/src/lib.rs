@@ -23,7 +23,7 @@ use std::rc::Rc;
 
 use futures_util::stream::LocalBoxStream;
 
-pub use dialect::{Dialect, Upsert};
+pub use dialect::{Dialect, Routine, Upsert};
 pub use error::{DbError, ErrorKind};
 pub use schema::{Column, ColumnType, ForeignKey, TableSchema};
 pub use value::Value;

@@ -92,6 +92,31 @@ impl Dialect for MysqlDialect {
     fn auto_increment_pk(&self) -> &'static str {
         "INT NOT NULL AUTO_INCREMENT PRIMARY KEY"
     }
+
+    /// `CALL p(?, ...)`, or `SELECT f(?, ...) AS f` (MySQL functions are scalar).
+    fn routine_call(
+        &self,
+        kind: percore_connector::Routine,
+        name: &str,
+        argc: usize,
+    ) -> Option<String> {
+        let mut quoted = String::new();
+        for (i, part) in name.split('.').enumerate() {
+            if i > 0 {
+                quoted.push('.');
+            }
+            self.quote_ident(&mut quoted, part);
+        }
+        let args = vec!["?"; argc].join(", ");
+        Some(match kind {
+            percore_connector::Routine::Procedure => format!("CALL {quoted}({args})"),
+            percore_connector::Routine::Function => {
+                let mut alias = String::new();
+                self.quote_ident(&mut alias, name.rsplit('.').next().unwrap_or(name));
+                format!("SELECT {quoted}({args}) AS {alias}")
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use percore_connector::{Database, DbError, RowStream, Rows, Value};
 use crate::database::PostgresDatabase;
 use crate::dialect::push_quoted;
 
-fn invocation(prefix: &str, name: &str, args: usize) -> String {
+pub(crate) fn invocation(prefix: &str, name: &str, args: usize) -> String {
     let mut sql = String::with_capacity(prefix.len() + name.len() + 4 * args + 4);
     sql.push_str(prefix);
     push_quoted(&mut sql, name);
