@@ -16,7 +16,7 @@
 #   SERVER_CPU [0]      CPU both servers are pinned to (taskset -c)
 #   CLIENT_CPU [1]      CPU(s) wrk is pinned to, a taskset list such as 1-3
 #                       (give wrk as many THREADS as CPUs)
-#   PERCORE_PORT [0], HYPER_PORT [0]   0 = a free port picked at each start
+#   PC_PORT [0], HYPER_PORT [0]   0 = a free port picked at each start
 #   SKIP_BUILD [0]      1 = use the existing release binaries
 #   CALIBRATE [0]       1 = run hyper_ref on both sides (A/A test): the ratio
 #                       then shows this machine's noise, expected ~1.00
@@ -29,7 +29,7 @@ THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-2s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-PERCORE_PORT=${PERCORE_PORT:-0}
+PC_PORT=${PC_PORT:-0}
 HYPER_PORT=${HYPER_PORT:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 CALIBRATE=${CALIBRATE:-0}
@@ -64,7 +64,7 @@ secs() {
 }
 
 # --- Preconditions -----------------------------------------------------------
-for v in ROUNDS CONNECTIONS THREADS SERVER_CPU PERCORE_PORT HYPER_PORT; do
+for v in ROUNDS CONNECTIONS THREADS SERVER_CPU PC_PORT HYPER_PORT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [[ $CLIENT_CPU =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] \
@@ -106,11 +106,11 @@ start_server() {
     case $name in
         percore)
             taskset -c "$SERVER_CPU" "$BIN/percore" serve --cores 1 \
-                --listen "127.0.0.1:$PERCORE_PORT" --data-dir "$(mktemp -d "$WORK/data.XXXX")" \
+                --listen "127.0.0.1:$PC_PORT" --data-dir "$(mktemp -d "$WORK/data.XXXX")" \
                 >"$log" 2>&1 &
             ;;
         hyper-A)
-            taskset -c "$SERVER_CPU" "$BIN/hyper_ref" --listen "127.0.0.1:$PERCORE_PORT" >"$log" 2>&1 &
+            taskset -c "$SERVER_CPU" "$BIN/hyper_ref" --listen "127.0.0.1:$PC_PORT" >"$log" 2>&1 &
             ;;
         hyper)
             taskset -c "$SERVER_CPU" "$BIN/hyper_ref" --listen "127.0.0.1:$HYPER_PORT" >"$log" 2>&1 &

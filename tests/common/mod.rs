@@ -253,3 +253,4 @@ impl Client {
         &self.buf
     }
 }
+pub mod db;
