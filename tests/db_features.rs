@@ -203,6 +203,31 @@ fn related_records_by_foreign_keys() {
             None,
         ));
         assert_eq!(r[&many].as_array().unwrap().len(), 2, "{svc}: {r}");
+        // Per-relation options: the limit applies per parent, in one query.
+        let r = ok(call(
+            &mut c,
+            "GET",
+            &format!("{svc}/_table/{cust}?related={many}&{many}.fields=total&{many}.order=total%20desc&{many}.limit=1&order=id"),
+            None,
+        ));
+        let firsts: Vec<&Value> = r["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c[&many])
+            .collect();
+        assert_eq!(
+            firsts,
+            [&json!([{"total": 20}]), &json!([{"total": 30}])],
+            "{svc}: {r}"
+        );
+        call(
+            &mut c,
+            "GET",
+            &format!("{svc}/_table/{cust}?related={many}&{many}.fields=nope"),
+            None,
+        )
+        .assert_error(400);
 
         let m2m = format!("{tag}_by_{jt}");
         let r = ok(call(

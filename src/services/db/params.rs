@@ -78,7 +78,7 @@ fn number(q: &Query<'_>, names: &[&str]) -> Result<Option<u64>, DbApiError> {
     }
 }
 
-fn csv(s: &str) -> Vec<String> {
+pub(super) fn csv(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -261,7 +261,7 @@ fn parse_aggregate(item: &str, open: usize) -> Result<Field, DbApiError> {
     })
 }
 
-fn parse_order(raw: &str) -> Result<Vec<OrderBy>, DbApiError> {
+pub(super) fn parse_order(raw: &str) -> Result<Vec<OrderBy>, DbApiError> {
     if raw.contains(';') {
         return Err(DbApiError::BadRequest(
             "Invalid order: ';' is not allowed.".into(),

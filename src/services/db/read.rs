@@ -81,7 +81,7 @@ pub async fn records<D: Database>(
     if !relations.is_empty() {
         // Related records need the whole page at hand for their batched queries.
         let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
-        let records = super::related::records_with(svc, &rows, &relations).await?;
+        let records = super::related::records_with(svc, call.query, &rows, &relations).await?;
         let mut out =
             serde_json::to_vec(&serde_json::json!({ "resource": records })).unwrap_or_default();
         out.pop();
@@ -142,7 +142,7 @@ pub async fn record<D: Database>(
     };
     if !relations.is_empty() {
         let rows = svc.db.query(&stmt.sql, &stmt.values).await?;
-        let record = super::related::records_with(svc, &rows, &relations)
+        let record = super::related::records_with(svc, call.query, &rows, &relations)
             .await?
             .into_iter()
             .next()

@@ -13,7 +13,9 @@ use serde_json::{Map, Value as Json};
 
 use super::error::DbApiError;
 use super::filter::Bindings;
+use super::params::{csv, parse_order, truncate, OrderBy};
 use super::service::DbService;
+use crate::api::Query;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
@@ -150,9 +152,10 @@ pub async fn attach<D: Database>(
     columns: &[String],
     rows: &[Row],
     relations: &[&Relation],
+    opts: &[RelOpts],
     records: &mut [Map<String, Json>],
 ) -> Result<(), DbApiError> {
-    for rel in relations {
+    for (ri, rel) in relations.iter().enumerate() {
         let Some(idx) = columns.iter().position(|c| c == &rel.field) else {
             return Err(DbApiError::BadRequest(format!(
                 "Relationship '{}' needs field '{}' in 'fields'.",
@@ -168,18 +171,14 @@ pub async fn attach<D: Database>(
             .collect();
         let mut grouped: HashMap<String, Vec<Json>> = HashMap::new();
         if !keys.is_empty() {
-            let (sql, values, group_col) = related_query(svc, rel, keys).await?;
+            let (sql, values) = related_query(svc, rel, &opts[ri], keys).await?;
             let result = svc.db.query(&sql, &values).await?;
             let out_cols: Vec<&String> = result
                 .columns
                 .iter()
-                .filter(|c| *c != "__percore_key")
+                .filter(|c| *c != KEY && *c != RANK)
                 .collect();
-            let gi = result
-                .columns
-                .iter()
-                .position(|c| c == &group_col)
-                .unwrap_or(0);
+            let gi = result.columns.iter().position(|c| c == KEY).unwrap_or(0);
             for row in &result.rows {
                 let Some(k) = key(&row[gi]) else { continue };
                 let obj: Map<String, Json> = result
@@ -204,59 +203,159 @@ pub async fn attach<D: Database>(
     Ok(())
 }
 
-/// The batched query for one relation, and the output column to group its rows by.
+/// Per-relation options from the query string: `{name}.fields`, `{name}.order`,
+/// `{name}.limit` (the limit applies per parent record).
+#[derive(Debug, Default)]
+pub struct RelOpts {
+    pub fields: Vec<String>,
+    pub order: Vec<OrderBy>,
+    pub limit: Option<u64>,
+}
+
+impl RelOpts {
+    pub fn parse(query: &Query<'_>, name: &str) -> Result<RelOpts, DbApiError> {
+        let get = |suffix: &str| query.get(&format!("{name}.{suffix}"));
+        let limit = match get("limit") {
+            None | Some("") => None,
+            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
+                DbApiError::BadRequest(format!(
+                    "Invalid value for '{name}.limit': must be a whole number."
+                ))
+            })?),
+        };
+        Ok(RelOpts {
+            fields: get("fields")
+                .map(csv)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f != "*")
+                .collect(),
+            order: parse_order(get("order").unwrap_or(""))?,
+            limit,
+        })
+    }
+}
+
+/// The batched query for one relation: every related row of every parent in the page, keyed
+/// by the parent's value as `__percore_key`. A per-parent limit uses `ROW_NUMBER()` partitioned
+/// by that key, so it stays one query.
 async fn related_query<D: Database>(
     svc: &DbService<D>,
     rel: &Relation,
+    opts: &RelOpts,
     keys: Vec<Value>,
-) -> Result<(String, Vec<Value>, String), DbApiError> {
+) -> Result<(String, Vec<Value>), DbApiError> {
     let d = svc.db.dialect();
     let target = svc.table(&rel.ref_table).await?;
-    let mut sql = String::from("SELECT ");
+    let column = |name: &str| {
+        target.column(name).map(|c| c.name.clone()).ok_or_else(|| {
+            DbApiError::BadRequest(format!(
+                "Invalid field '{}' for relationship '{}'.",
+                truncate(name),
+                rel.name
+            ))
+        })
+    };
+    let fields: Vec<String> = if opts.fields.is_empty() {
+        target.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        opts.fields
+            .iter()
+            .map(|f| column(f))
+            .collect::<Result<_, _>>()?
+    };
+    // The parent's value, on the junction for many_many, on the target otherwise.
+    let mut key = String::new();
+    match &rel.kind {
+        Kind::ManyMany { junction_field, .. } => {
+            key.push_str("j.");
+            d.quote_ident(&mut key, junction_field);
+        }
+        _ => {
+            key.push_str("t.");
+            d.quote_ident(&mut key, &rel.ref_field);
+        }
+    }
+    let mut order = String::new();
+    for (i, o) in opts.order.iter().enumerate() {
+        order.push_str(if i == 0 { "" } else { ", " });
+        order.push_str("t.");
+        d.quote_ident(&mut order, &column(&o.field)?);
+        order.push_str(if o.desc { " DESC" } else { " ASC" });
+    }
     let mut b = Bindings::default();
+    let mut inner = String::from("SELECT ");
+    inner.push_str(&key);
+    inner.push_str(" AS ");
+    d.quote_ident(&mut inner, KEY);
+    for f in &fields {
+        inner.push_str(", t.");
+        d.quote_ident(&mut inner, f);
+    }
+    if opts.limit.is_some() {
+        let by = if order.is_empty() {
+            target
+                .primary_key
+                .iter()
+                .map(|k| format!("t.{}", quoted(d, k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            order.clone()
+        };
+        inner.push_str(&format!(
+            ", ROW_NUMBER() OVER (PARTITION BY {key}{}{by}) AS ",
+            if by.is_empty() { "" } else { " ORDER BY " }
+        ));
+        d.quote_ident(&mut inner, RANK);
+    }
+    inner.push_str(" FROM ");
     match &rel.kind {
         Kind::ManyMany {
             junction,
-            junction_field,
             junction_ref_field,
+            ..
         } => {
-            // SELECT j.field AS __percore_key, t.* FROM junction j JOIN target t ON ...
-            sql.push_str("j.");
-            d.quote_ident(&mut sql, junction_field);
-            sql.push_str(" AS ");
-            d.quote_ident(&mut sql, "__percore_key");
-            for c in &target.columns {
-                sql.push_str(", t.");
-                d.quote_ident(&mut sql, &c.name);
-            }
-            sql.push_str(" FROM ");
-            d.quote_ident(&mut sql, junction);
-            sql.push_str(" j JOIN ");
-            d.quote_ident(&mut sql, &target.name);
-            sql.push_str(" t ON t.");
-            d.quote_ident(&mut sql, &rel.ref_field);
-            sql.push_str(" = j.");
-            d.quote_ident(&mut sql, junction_ref_field);
-            sql.push_str(" WHERE j.");
-            d.quote_ident(&mut sql, junction_field);
-            in_list(&mut sql, &mut b, d, keys);
-            Ok((sql, b.values, "__percore_key".into()))
+            d.quote_ident(&mut inner, junction);
+            inner.push_str(" j JOIN ");
+            d.quote_ident(&mut inner, &target.name);
+            inner.push_str(" t ON t.");
+            d.quote_ident(&mut inner, &rel.ref_field);
+            inner.push_str(" = j.");
+            d.quote_ident(&mut inner, junction_ref_field);
         }
         _ => {
-            for (i, c) in target.columns.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                d.quote_ident(&mut sql, &c.name);
-            }
-            sql.push_str(" FROM ");
-            d.quote_ident(&mut sql, &target.name);
-            sql.push_str(" WHERE ");
-            d.quote_ident(&mut sql, &rel.ref_field);
-            in_list(&mut sql, &mut b, d, keys);
-            Ok((sql, b.values, rel.ref_field.clone()))
+            d.quote_ident(&mut inner, &target.name);
+            inner.push_str(" t");
         }
     }
+    inner.push_str(" WHERE ");
+    inner.push_str(&key);
+    in_list(&mut inner, &mut b, d, keys);
+    let sql = match opts.limit {
+        Some(limit) => {
+            let mut outer = String::from("SELECT * FROM (");
+            outer.push_str(&inner);
+            outer.push_str(") x WHERE ");
+            d.quote_ident(&mut outer, RANK);
+            outer.push_str(&format!(" <= {limit} ORDER BY "));
+            d.quote_ident(&mut outer, RANK);
+            outer
+        }
+        None if !order.is_empty() => format!("{inner} ORDER BY {order}"),
+        None => inner,
+    };
+    Ok((sql, b.values))
+}
+
+/// Output columns that carry the grouping key and the per-parent rank, not data.
+const KEY: &str = "__percore_key";
+const RANK: &str = "__percore_rn";
+
+fn quoted(d: &dyn percore_connector::Dialect, name: &str) -> String {
+    let mut s = String::new();
+    d.quote_ident(&mut s, name);
+    s
 }
 
 fn in_list(
@@ -321,9 +420,14 @@ pub fn with_key_fields(
 /// Rows as JSON objects with their related records attached.
 pub async fn records_with<D: Database>(
     svc: &DbService<D>,
+    query: &Query<'_>,
     rows: &percore_connector::Rows,
     relations: &[Relation],
 ) -> Result<Vec<Map<String, Json>>, DbApiError> {
+    let opts = relations
+        .iter()
+        .map(|r| RelOpts::parse(query, &r.name))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut records: Vec<Map<String, Json>> = rows
         .rows
         .iter()
@@ -336,6 +440,6 @@ pub async fn records_with<D: Database>(
         })
         .collect();
     let chosen: Vec<&Relation> = relations.iter().collect();
-    attach(svc, &rows.columns, &rows.rows, &chosen, &mut records).await?;
+    attach(svc, &rows.columns, &rows.rows, &chosen, &opts, &mut records).await?;
     Ok(records)
 }
