@@ -38,7 +38,7 @@ pub enum Field {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TableParams {
     pub fields: Vec<Field>,
     pub filter: Option<String>,

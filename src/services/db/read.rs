@@ -2,6 +2,8 @@
 //! A COUNT runs only when `include_count` or `count_only` asks for it (DreamFactory runs one
 //! implicitly, which is a known performance trap on large tables).
 
+use std::borrow::Cow;
+
 use percore_connector::{Database, RowStream, Value};
 
 use super::encode::{resource_response, RowEncoder};
@@ -19,14 +21,8 @@ pub async fn records<D: Database>(
     params: &TableParams,
 ) -> Result<Response, DbApiError> {
     let schema = svc.table(table).await?;
-    let relations = super::related::relations_for(svc, &schema, &params.related).await?;
-    let with_keys;
-    let params = if relations.is_empty() {
-        params
-    } else {
-        with_keys = super::related::with_key_fields(params, &relations);
-        &with_keys
-    };
+    let (relations, params) = with_relations(svc, &schema, params).await?;
+    let params = params.as_ref();
     let planner = Planner::new(svc.db.dialect(), &schema);
     let key_cols;
     let key_rows;
@@ -116,14 +112,8 @@ pub async fn record<D: Database>(
     params: &TableParams,
 ) -> Result<Response, DbApiError> {
     let schema = svc.table(table).await?;
-    let relations = super::related::relations_for(svc, &schema, &params.related).await?;
-    let with_keys;
-    let params = if relations.is_empty() {
-        params
-    } else {
-        with_keys = super::related::with_key_fields(params, &relations);
-        &with_keys
-    };
+    let (relations, params) = with_relations(svc, &schema, params).await?;
+    let params = params.as_ref();
     let planner = Planner::new(svc.db.dialect(), &schema);
     let key_cols = planner.key_columns(params.id_field.as_deref())?;
     let key_rows = ids_to_rows(&planner, &key_cols, &[id.to_string()])?;
@@ -162,6 +152,21 @@ pub async fn record<D: Database>(
             super::params::truncate(id)
         ))),
     }
+}
+
+/// The relations the request names, and its parameters with their key fields added.
+async fn with_relations<'p, D: Database>(
+    svc: &DbService<D>,
+    schema: &percore_connector::TableSchema,
+    params: &'p TableParams,
+) -> Result<(Vec<super::related::Relation>, Cow<'p, TableParams>), DbApiError> {
+    let relations = super::related::relations_for(svc, schema, &params.related).await?;
+    let params = if relations.is_empty() {
+        Cow::Borrowed(params)
+    } else {
+        Cow::Owned(super::related::with_key_fields(params, &relations))
+    };
+    Ok((relations, params))
 }
 
 /// `ids` entries to key rows. A composite key's id joins its parts with `|` in key order.

@@ -404,16 +404,8 @@ pub fn with_key_fields(
     }
     super::params::TableParams {
         fields,
-        filter: params.filter.clone(),
-        params: params.params.clone(),
-        order: params.order.clone(),
-        group: params.group.clone(),
-        having: params.having.clone(),
-        limit: params.limit,
-        offset: params.offset,
-        ids: params.ids.clone(),
-        id_field: params.id_field.clone(),
-        ..super::params::TableParams::default()
+        related: Vec::new(),
+        ..params.clone()
     }
 }
 
