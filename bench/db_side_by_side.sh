@@ -30,7 +30,7 @@ command -v pgbench >/dev/null || { echo "pgbench not found (postgresql-client)";
 
 if [[ ${SKIP_SEED:-0} != 1 ]]; then
     echo "== seeding contact (100,000 rows) in PostgreSQL, MariaDB and SQLite"
-    psql -q "$PG_URL" -f "$ROOT/bench/seed/contact.pgsql.sql" >/dev/null
+    psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "SET client_min_messages = warning"  -f "$ROOT/bench/seed/contact.pgsql.sql" >/dev/null
     mariadb -h 127.0.0.1 -u root test < "$ROOT/bench/seed/contact.mysql.sql"
 fi
 mkdir -p "$WORK/data"
@@ -93,13 +93,22 @@ pgbench_rate() {
 
 echo "== warm-up"
 wrk_rate pg simple >/dev/null; wrk_rate my simple >/dev/null; wrk_rate db simple >/dev/null
+declare -A rate
+for scenario in simple complex; do
+    for svc in pg my db; do rate[$scenario.$svc]=$(wrk_rate "$svc" "$scenario"); done
+done
+# pgbench needs CONNECTIONS server connections of its own: stop percore (and its pools) first.
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+for scenario in simple complex; do rate[$scenario.pgbench]=$(pgbench_rate "$scenario"); done
+
 printf "\n%-10s %-8s %12s %12s %8s\n" scenario db "percore r/s" "pgbench tps" ratio
 for scenario in simple complex; do
-    p=$(wrk_rate pg "$scenario"); b=$(pgbench_rate "$scenario")
-    printf "%-10s %-8s %12.0f %12.0f %8.2f\n" "$scenario" postgres "$p" "$b" "$(echo "$p / $b" | bc -l)"
-    m=$(wrk_rate my "$scenario"); printf "%-10s %-8s %12.0f %12s %8s\n" "$scenario" mariadb "$m" - -
-    s=$(wrk_rate db "$scenario"); printf "%-10s %-8s %12.0f %12s %8s\n" "$scenario" sqlite "$s" - -
+    p=${rate[$scenario.pg]}; b=${rate[$scenario.pgbench]}
+    printf "%-10s %-8s %12.0f %12.0f %8.2f\n" "$scenario" postgres "$p" "$b" "$(awk -v p="$p" -v b="$b" 'BEGIN { print p / b }')"
+    printf "%-10s %-8s %12.0f %12s %8s\n" "$scenario" mariadb "${rate[$scenario.my]}" - -
+    printf "%-10s %-8s %12.0f %12s %8s\n" "$scenario" sqlite "${rate[$scenario.db]}" - -
 done
 echo
 echo "percore: 1 worker pinned to CPU $SERVER_CPU; clients (wrk, pgbench) pinned to CPU $CLIENT_CPU;"
 echo "$CONNECTIONS keep-alive connections / pgbench clients; $DURATION per run; databases float."
+echo "Runs are sequential (percore first, then pgbench), so drift on a busy machine affects the ratio."

@@ -60,3 +60,15 @@ proptest! {
         prop_assert_eq!(values, vec![v]);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The row encoder's string escaping (word-at-a-time) agrees with serde_json on any text.
+    #[test]
+    fn json_string_escaping_matches_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\])*") {
+        let mut out = Vec::new();
+        percore_connector::value::write_json_string(&mut out, &s);
+        prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+    }
+}

@@ -11,7 +11,7 @@ CREATE TABLE contact (
     created_at datetime NOT NULL,
     notes text
 );
-SET SESSION cte_max_recursion_depth = 200000;
+-- MariaDB caps recursive CTEs at max_recursive_iterations (MySQL 8: cte_max_recursion_depth).
 SET SESSION max_recursive_iterations = 200000;
 INSERT INTO contact (first_name, last_name, email, city, age, score, created_at, notes)
 WITH RECURSIVE seq (g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < 100000)

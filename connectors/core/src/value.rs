@@ -85,12 +85,24 @@ impl Value {
     }
 }
 
-/// JSON string escaping per RFC 8259, copying unescaped runs in one go.
+/// JSON string escaping per RFC 8259, copying unescaped runs in one go. This is the hottest
+/// function of a large read, so clean stretches are skipped eight bytes at a time (SWAR): a word
+/// with no byte below 0x20, no `"` and no `\\` needs no look at its bytes one by one.
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 8 <= bytes.len() {
+            let word = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+            if !word_needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -98,18 +110,44 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
             b'\r' => b"\\r",
             b'\t' => b"\\t",
             0..=0x1f => b"",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
-            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any byte of `w` is below 0x20, a quote or a backslash (exact, no false negatives).
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote =
+        (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"'))) & HIGH;
+    let slash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
+        & !(w ^ (ONES * u64::from(b'\\')))
+        & HIGH;
+    below_space | quote | slash != 0
 }
 
 #[cfg(test)]
@@ -124,7 +162,15 @@ mod tests {
 
     #[test]
     fn encodes_like_serde_json() {
-        for s in ["plain", "quote\" back\\slash", "ctl\u{1}\n\t", "ünï©ødé"] {
+        for s in [
+            "plain",
+            "quote\" back\\slash",
+            "ctl\u{1}\n\t",
+            "ünï©ødé",
+            "a longer clean string of many words",
+            "0123456789abcdef\"0123456789\\abcdef\u{1f}xyz",
+            "\u{7f}\u{80}ü\"........\u{0}",
+        ] {
             assert_eq!(
                 json(Value::Text(s.into())),
                 serde_json::to_string(s).unwrap()

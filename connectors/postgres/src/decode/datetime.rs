@@ -100,7 +100,14 @@ fn push_date(out: &mut String, days: i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    if year >= 1 {
+    if (1..=9999).contains(&year) {
+        // The common case without `fmt`: this runs for every date cell of every row.
+        push_digits(out, year, 4);
+        out.push('-');
+        push_digits(out, month, 2);
+        out.push('-');
+        push_digits(out, day, 2);
+    } else if year >= 1 {
         let _ = write!(out, "{year:04}-{month:02}-{day:02}");
     } else {
         let _ = write!(out, "{:04}-{month:02}-{day:02} BC", 1 - year);
@@ -109,19 +116,37 @@ fn push_date(out: &mut String, days: i64) {
 
 fn push_time(out: &mut String, us: i64) {
     let secs = us / 1_000_000;
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    if (0..100 * 3600).contains(&secs) {
+        push_digits(out, secs / 3600, 2);
+        out.push(':');
+        push_digits(out, secs / 60 % 60, 2);
+        out.push(':');
+        push_digits(out, secs % 60, 2);
+    } else {
+        let _ = write!(
+            out,
+            "{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+    }
     push_fraction(out, (us % 1_000_000) as u32);
+}
+
+/// `n` (0 <= n < 10^width) zero-padded to `width` digits.
+fn push_digits(out: &mut String, n: i64, width: u32) {
+    let mut div = 10i64.pow(width - 1);
+    while div > 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        div /= 10;
+    }
 }
 
 fn push_fraction(out: &mut String, micros: u32) {
     if micros != 0 {
-        let digits = format!("{micros:06}");
+        let mut digits = String::with_capacity(6);
+        push_digits(&mut digits, i64::from(micros), 6);
         out.push('.');
         out.push_str(digits.trim_end_matches('0'));
     }
