@@ -17,12 +17,16 @@
 //! - [`metrics`]: per-core counters (single writer each), merged only when `/metrics` is scraped.
 //! - [`config`]: typed configuration (TOML < `PERCORE_*` env < flags), validated once, and the
 //!   immutable [`config::Snapshot`] every core reads and that can be swapped at run time.
+//! - [`auth`]: the primitives sessions and keys rest on: JWTs with key ids (HS256, RS256,
+//!   ES256), argon2id passwords, login throttling, API keys.
+//! - [`services`]: what lives under `/api/v2/{service}`; [`services::db`] is the database API
+//!   over the connectors in `connectors/`.
 //! - [`doctor`]: host checks for high-load deployments (`percore doctor`).
 //!
-//! Auth (JWT sessions, roles), database services and scripts arrive as their own modules beside
-//! `api`, each reached through the pipeline's stages.
+//! Sessions and roles (on top of [`auth`]) and scripts arrive as stages of the API pipeline.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod doctor;
 pub mod envelope;
