@@ -28,6 +28,8 @@ pub struct Worker {
     /// This core's view of the published snapshot; refreshed lazily when a new one appears.
     snapshot: RefCell<Cache<Arc<ArcSwap<Snapshot>>, Arc<Snapshot>>>,
     conns: ConnTracker,
+    /// Connections being answered 503 (not counted in `conns`).
+    rejecting: ConnTracker,
     /// Past this many open connections, new ones get 503 at once.
     pub max_connections: usize,
     /// This core's service instances and their connection pools.
@@ -46,6 +48,9 @@ impl Handler for Worker {
         crate::api::dispatch(self, req)
     }
 }
+
+/// Connections being answered 503 at once, per core.
+const MAX_REJECTING: usize = 256;
 
 pub(super) struct ThreadContext {
     pub index: usize,
@@ -89,6 +94,7 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             snapshot: RefCell::new(ctx.shared.snapshot.reader()),
             shared: ctx.shared,
             conns: ConnTracker::default(),
+            rejecting: ConnTracker::default(),
             max_connections: ctx.max_connections,
             services: crate::services::Registry::default(),
         });
@@ -144,8 +150,16 @@ fn spawn_connection(worker: &Rc<Worker>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let worker = Rc::clone(worker);
     if worker.conns.count() >= worker.max_connections {
+        // Answering 503 costs a task and a descriptor for up to the linger time; under a flood
+        // past MAX_REJECTING of those, new connections are closed without an answer instead.
+        if worker.rejecting.count() >= MAX_REJECTING {
+            worker.engine.stats.overload_rejected();
+            return;
+        }
+        let slot = worker.rejecting.open();
         tokio::task::spawn_local(async move {
             http::conn::reject_overloaded(stream, &worker.engine).await;
+            drop(slot);
         });
         return;
     }
