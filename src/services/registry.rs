@@ -1,5 +1,5 @@
-//! Each core's live services, built on first use from the snapshot's definitions: the place
-//! where a service type becomes a connector. A definition that changes in a new snapshot gets
+//! Each core's live services, built on first use from the snapshot's definitions (connectors
+//! come from [`AnyDb`]). A definition that changes in a new snapshot gets
 //! a new instance (and new connections) on that core.
 
 use std::cell::RefCell;
@@ -13,9 +13,10 @@ use percore_mysql::MysqlDatabase;
 use percore_postgres::PostgresDatabase;
 use percore_sqlite::SqliteDatabase;
 
+use super::any_db::AnyDb;
 use super::db::service::{DbService, SchemaVersion};
 use super::db::{self, DbCall};
-use crate::config::services::{DbConfig, ServiceConfig, ServiceType};
+use crate::config::services::ServiceConfig;
 use crate::http::Response;
 
 /// A service as published to every core: its definition and what cores share about it.
@@ -44,89 +45,30 @@ impl AnyService {
 
     fn build(def: &ServiceDef, data_dir: &Path) -> Result<AnyService, DbError> {
         let c = &def.config.config;
-        let name = def.name.clone();
-        let version = Arc::clone(&def.schema_version);
-        Ok(match def.config.kind {
-            ServiceType::Sqlite => {
-                let mut cfg = match &c.url {
-                    Some(url) => percore_sqlite::Config::from_url(url)?,
-                    None => percore_sqlite::Config {
-                        path: data_dir.join(c.database.as_deref().unwrap_or("db.sqlite")),
-                        ..percore_sqlite::Config::default()
-                    },
-                };
-                if let Some(n) = c.pool_size {
-                    cfg.read_connections = n.max(1);
-                }
-                if let Some(t) = c.statement_timeout {
-                    cfg.statement_timeout = t;
-                }
-                AnyService::Sqlite(DbService::new(
-                    name,
-                    SqliteDatabase::new(cfg),
-                    c.max_records,
-                    c.allow_upsert,
-                    version,
-                ))
-            }
-            ServiceType::Pgsql => {
-                let mut cfg = match &c.url {
-                    Some(url) => percore_postgres::Config::from_url(url)?,
-                    None => {
-                        let d = percore_postgres::Config::default();
-                        percore_postgres::Config {
-                            host: c.host.clone().unwrap_or(d.host.clone()),
-                            port: c.port.unwrap_or(d.port),
-                            user: c.username.clone().unwrap_or(d.user.clone()),
-                            password: c.password.clone(),
-                            dbname: c.database.clone().unwrap_or(d.dbname.clone()),
-                            ..d
-                        }
-                    }
-                };
-                apply_common(c, &mut cfg.pool_size, &mut cfg.statement_timeout);
-                AnyService::Postgres(DbService::new(
-                    name,
-                    PostgresDatabase::new(cfg),
-                    c.max_records,
-                    c.allow_upsert,
-                    version,
-                ))
-            }
-            ServiceType::Mysql => {
-                let mut cfg = match &c.url {
-                    Some(url) => percore_mysql::Config::from_url(url)?,
-                    None => {
-                        let d = percore_mysql::Config::default();
-                        percore_mysql::Config {
-                            host: c.host.clone().unwrap_or(d.host.clone()),
-                            port: c.port.unwrap_or(d.port),
-                            user: c.username.clone().unwrap_or(d.user.clone()),
-                            password: c.password.clone(),
-                            database: c.database.clone().or(d.database.clone()),
-                            ..d
-                        }
-                    }
-                };
-                apply_common(c, &mut cfg.pool_size, &mut cfg.statement_timeout);
-                AnyService::Mysql(DbService::new(
-                    name,
-                    MysqlDatabase::new(cfg),
-                    c.max_records,
-                    c.allow_upsert,
-                    version,
-                ))
-            }
+        let (name, version) = (def.name.clone(), Arc::clone(&def.schema_version));
+        Ok(match AnyDb::open(def.config.kind, c, data_dir)? {
+            AnyDb::Sqlite(db) => AnyService::Sqlite(DbService::new(
+                name,
+                db,
+                c.max_records,
+                c.allow_upsert,
+                version,
+            )),
+            AnyDb::Postgres(db) => AnyService::Postgres(DbService::new(
+                name,
+                db,
+                c.max_records,
+                c.allow_upsert,
+                version,
+            )),
+            AnyDb::Mysql(db) => AnyService::Mysql(DbService::new(
+                name,
+                db,
+                c.max_records,
+                c.allow_upsert,
+                version,
+            )),
         })
-    }
-}
-
-fn apply_common(c: &DbConfig, pool_size: &mut usize, timeout: &mut std::time::Duration) {
-    if let Some(n) = c.pool_size {
-        *pool_size = n.max(1);
-    }
-    if let Some(t) = c.statement_timeout {
-        *timeout = t;
     }
 }
 
