@@ -7,6 +7,7 @@
 pub mod query;
 pub mod router;
 mod services;
+pub mod session;
 mod status;
 pub mod tunnel;
 

@@ -58,6 +58,34 @@ pub struct Config {
     pub log: LogConfig,
     /// Database services by name (`[services.pg]`); `db` (embedded SQLite) is always present.
     pub services: BTreeMap<String, services::ServiceConfig>,
+    /// The system database URL (`sqlite:`, `postgres://`, `mysql://`); by default SQLite in the
+    /// data directory. Instances of one deployment share it.
+    pub system_db: Option<String>,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 signing secret (at least 32 bytes); by default generated on first start and kept
+    /// in `data_dir/jwt.secret` with 0600 permissions.
+    pub jwt_secret: Option<String>,
+    /// How long a session token is valid.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// How long after login an expired token may still be refreshed.
+    #[serde(with = "humantime_serde")]
+    pub refresh_ttl: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_secret: None,
+            session_ttl: Duration::from_secs(24 * 3600),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +144,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             services: BTreeMap::new(),
+            system_db: None,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -147,7 +177,7 @@ impl Default for LogConfig {
 }
 
 /// Environment variables read by other parts of the program, not configuration keys.
-const ENV_NOT_CONFIG: &[&str] = &["config"];
+const ENV_NOT_CONFIG: &[&str] = &["config", "admin_email", "admin_password"];
 
 impl Config {
     /// Merges the layers and validates the result. `flags` is a serialisable value holding only

@@ -34,4 +34,5 @@ pub mod http;
 pub mod metrics;
 pub mod runtime;
 pub mod services;
+pub mod system;
 pub mod telemetry;

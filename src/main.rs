@@ -31,6 +31,25 @@ enum Command {
     Config(ConfigArgs),
     /// Check this host for what a high-load deployment needs, and say what to change.
     Doctor,
+    /// Manage system admins.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a system admin (migrating the system database first if needed).
+    Create {
+        #[arg(long, env = "PERCORE_ADMIN_EMAIL")]
+        email: String,
+        /// At least 8 characters. Prefer the environment variable: flags show in `ps`.
+        #[arg(long, env = "PERCORE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 /// Flags that override the file and the environment. Only flags actually given are
@@ -128,6 +147,14 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let _log = percore::telemetry::init(&config.log);
+            let passwords = std::sync::Arc::new(percore::auth::password::Passwords::new(2));
+            let boot = match percore::system::bootstrap(&config, &passwords) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("percore: {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let signals = match percore::runtime::Signals::install() {
                 Ok(s) => s,
                 Err(e) => {
@@ -135,7 +162,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            match percore::runtime::start(config) {
+            match percore::runtime::start(config, boot, passwords) {
                 Ok(server) => {
                     println!("percore listening on {}", server.local_addr);
                     server.run_until_signal(signals);
@@ -157,6 +184,38 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    config,
+                },
+        } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let passwords = percore::auth::password::Passwords::new(1);
+            let created = percore::system::open(&config)
+                .map_err(percore::system::BootError::from)
+                .and_then(|db| {
+                    percore::system::block_on(async {
+                        percore::system::migrations::migrate(&db).await?;
+                        percore::system::create_admin(&db, &passwords, &email, &password).await
+                    })?
+                });
+            match created {
+                Ok(id) => {
+                    println!("created system admin {email} (id {id})");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("percore: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Doctor => {
             let findings = percore::doctor::check_host();
             print!("{}", percore::doctor::render(&findings));

@@ -18,6 +18,8 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::api::Router;
+use crate::auth::jwt::KeySet;
+use crate::auth::password::Passwords;
 use crate::config::{Config, ConfigError, SnapshotCell};
 use crate::metrics::CoreStats;
 pub use worker::Worker;
@@ -43,6 +45,12 @@ pub struct Shared {
     pub stats: Vec<Arc<CoreStats>>,
     pub cpus: Vec<usize>,
     pub started: Instant,
+    /// Session token signing and verification keys.
+    pub keys: Arc<KeySet>,
+    /// Password hashing, off the cores' event loops.
+    pub passwords: Arc<Passwords>,
+    /// Sessions logged out, checked on every authenticated request.
+    pub revoked: crate::api::session::Revoked,
 }
 
 /// A running server: its address and its worker threads.
@@ -56,7 +64,11 @@ pub struct Server {
 
 /// Binds every core's listener, starts and pins the workers, and returns once all of them
 /// accept connections.
-pub fn start(config: Config) -> Result<Server, StartError> {
+pub fn start(
+    config: Config,
+    boot: crate::system::Boot,
+    passwords: Arc<Passwords>,
+) -> Result<Server, StartError> {
     let allowed: Vec<usize> = core_affinity::get_core_ids()
         .map(|ids| ids.into_iter().map(|c| c.id).collect())
         .unwrap_or_else(|| {
@@ -104,6 +116,9 @@ pub fn start(config: Config) -> Result<Server, StartError> {
             .collect(),
         cpus: cpus.clone(),
         started: Instant::now(),
+        keys: boot.keys,
+        passwords,
+        revoked: crate::api::session::Revoked::default(),
     });
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = mpsc::channel();

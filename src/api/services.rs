@@ -37,6 +37,15 @@ pub async fn call(
     resource: &str,
 ) -> Response {
     let name = percent_decode(service);
+    match (name.as_str(), resource.trim_end_matches('/')) {
+        ("system", "admin/session") => {
+            return super::session::handle(worker, req, method, query, true).await
+        }
+        ("user", "session") => {
+            return super::session::handle(worker, req, method, query, false).await
+        }
+        _ => {}
+    }
     let snapshot = worker.snapshot();
     let Some(def) = snapshot.services.get(&name).filter(|d| d.config.is_active) else {
         return Response::error(&ApiError::not_found(format!("Service '{name}' not found.")));

@@ -34,6 +34,10 @@ pub struct Worker {
     pub max_connections: usize,
     /// This core's service instances and their connection pools.
     pub services: crate::services::Registry,
+    /// This core's connections to the system database.
+    pub system: crate::services::AnyDb,
+    /// Failed logins seen on this core (per account and per client address).
+    pub throttle: crate::auth::throttle::CoreThrottle,
 }
 
 impl Worker {
@@ -87,6 +91,10 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             Err(e) => return fail(e.to_string()),
         };
         let stats = Arc::clone(&ctx.shared.stats[ctx.index]);
+        let system = match crate::system::open(&ctx.shared.snapshot.load().config) {
+            Ok(db) => db,
+            Err(e) => return fail(e.to_string()),
+        };
         let worker = Rc::new(Worker {
             index: ctx.index,
             cpu,
@@ -97,6 +105,8 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             rejecting: ConnTracker::default(),
             max_connections: ctx.max_connections,
             services: crate::services::Registry::default(),
+            system,
+            throttle: crate::auth::throttle::CoreThrottle::new(Default::default()),
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;

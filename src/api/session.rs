@@ -1,0 +1,250 @@
+//! Sessions: DreamFactory's `/api/v2/system/admin/session` (system admins) and
+//! `/api/v2/user/session` (any active user). POST logs in, GET describes the session, PUT
+//! refreshes it inside the refresh window, DELETE logs out. Tokens are stateless JWTs; logout
+//! records the token's id as revoked, which every core checks without a lock.
+
+use std::collections::HashSet;
+
+use arc_swap::ArcSwap;
+use serde_json::{json, Value as Json};
+
+use super::Query;
+use crate::auth::jwt::{Claims, TokenError};
+use crate::auth::throttle::ThrottleKey;
+use crate::envelope::ApiError;
+use crate::http::{Method, Request, Response};
+use crate::runtime::Worker;
+use crate::system::users::{self, User};
+
+/// Token ids logged out, shared by all cores: read on every authenticated request (a pointer
+/// load and a hash lookup), written only on logout.
+#[derive(Default)]
+pub struct Revoked(ArcSwap<HashSet<String>>);
+
+impl Revoked {
+    pub fn contains(&self, jti: &str) -> bool {
+        self.0.load().contains(jti)
+    }
+
+    pub fn insert(&self, jti: &str) {
+        self.0.rcu(|set| {
+            let mut next = HashSet::clone(set);
+            next.insert(jti.to_string());
+            next
+        });
+    }
+}
+
+/// The session token from `Authorization: Bearer`, `X-DreamFactory-Session-Token`, or the
+/// `session_token` parameter, in DreamFactory's order.
+pub fn token<'r>(req: &'r Request<'_>, query: &'r Query<'_>) -> Option<&'r str> {
+    req.header_str("authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .or_else(|| req.header_str("x-dreamfactory-session-token"))
+        .or_else(|| query.get("session_token"))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn invalid_credentials() -> Response {
+    Response::error(&ApiError::new(401, "Invalid credentials supplied."))
+}
+
+fn token_error(e: &TokenError) -> Response {
+    let message = match e {
+        TokenError::Expired => "Token has expired.",
+        TokenError::Invalid(_) => "Invalid token.",
+    };
+    Response::error(&ApiError::new(401, message))
+}
+
+fn iso(unix: i64) -> String {
+    httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64),
+    )
+}
+
+fn session_json(token: Option<&str>, claims: &Claims, user: &User) -> Json {
+    json!({
+        "session_token": token,
+        "session_id": claims.jti,
+        "id": user.id,
+        "name": user.name,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_sys_admin": user.is_sys_admin,
+        "last_login_date": user.last_login_date.map(iso),
+        "host": hostname(),
+        "token_expiry_date": iso(claims.exp as i64),
+        "role": Json::Null,
+        "role_id": user.role_id,
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `/api/v2/system/admin/session` (`admin_only`) and `/api/v2/user/session`.
+pub async fn handle(
+    w: &Worker,
+    req: &Request<'_>,
+    method: Method,
+    query: &Query<'_>,
+    admin_only: bool,
+) -> Response {
+    match method {
+        Method::Post => login(w, req, admin_only).await,
+        Method::Get | Method::Head => current(w, req, query, admin_only).await,
+        Method::Put | Method::Patch => refresh(w, req, query).await,
+        Method::Delete => logout(w, req, query),
+        m => Response::error(&ApiError::new(
+            405,
+            format!("{m} is not supported on sessions."),
+        ))
+        .header("Allow", "GET, POST, PUT, DELETE"),
+    }
+}
+
+async fn login(w: &Worker, req: &Request<'_>, admin_only: bool) -> Response {
+    let body: Json = match serde_json::from_slice(req.body()) {
+        Ok(v) => v,
+        Err(_) => {
+            return Response::error(&ApiError::bad_request("Invalid JSON in the request body."))
+        }
+    };
+    let login = body["email"]
+        .as_str()
+        .or_else(|| body["username"].as_str())
+        .unwrap_or("")
+        .trim();
+    let Some(password) = body["password"].as_str().filter(|_| !login.is_empty()) else {
+        return Response::error(&ApiError::bad_request(
+            "Login requires 'email' (or 'username') and 'password'.",
+        ));
+    };
+    let account = ThrottleKey::account(login);
+    let client = ThrottleKey::client(req.peer().ip());
+    if let Some(wait) = w
+        .throttle
+        .check(&account)
+        .or_else(|| w.throttle.check(&client))
+    {
+        let secs = wait.as_secs().max(1).to_string();
+        return Response::error(&ApiError::new(
+            429,
+            "Too many failed logins; try again later.",
+        ))
+        .header("Retry-After", secs);
+    }
+    let user = match users::by_email(&w.system, login).await {
+        Ok(u) => u,
+        Err(e) => return Response::error(&crate::services::db::error::db_error(&e)),
+    };
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    // The hash is checked (or a dummy one) whether or not the user exists, so the time taken
+    // does not tell an unknown user from a wrong password.
+    let ok = w
+        .shared
+        .passwords
+        .verify_async(password.to_string(), stored)
+        .await;
+    let allowed = user.filter(|u| ok && u.is_active && (u.is_sys_admin || !admin_only));
+    let Some(mut user) = allowed else {
+        w.throttle.failure(account);
+        w.throttle.failure(client);
+        return invalid_credentials();
+    };
+    w.throttle.success(&account);
+    let auth = &w.snapshot().config.auth;
+    let claims = Claims::new(
+        user.id,
+        &user.email,
+        user.is_sys_admin,
+        user.role_id,
+        auth.session_ttl,
+        auth.refresh_ttl,
+    );
+    let token = w.shared.keys.sign(&claims);
+    if let Ok(now) = users::touch_login(&w.system, user.id).await {
+        user.last_login_date = Some(now);
+    }
+    Response::json_value(200, &session_json(Some(&token), &claims, &user))
+}
+
+/// Verifies the request's token (not revoked, user still active).
+async fn verified(
+    w: &Worker,
+    req: &Request<'_>,
+    query: &Query<'_>,
+    for_refresh: bool,
+) -> Result<(Claims, User), Response> {
+    let Some(token) = token(req, query) else {
+        return Err(Response::error(&ApiError::new(
+            401,
+            "No session token given.",
+        )));
+    };
+    let verify = if for_refresh {
+        w.shared.keys.verify_for_refresh(token)
+    } else {
+        w.shared.keys.verify(token)
+    };
+    let claims = verify.map_err(|e| token_error(&e))?;
+    if w.shared.revoked.contains(&claims.jti) {
+        return Err(Response::error(&ApiError::new(
+            403,
+            "Token has been revoked.",
+        )));
+    }
+    match users::by_id(&w.system, claims.user_id).await {
+        Ok(Some(u)) if u.is_active => Ok((claims, u)),
+        Ok(_) => Err(Response::error(&ApiError::new(
+            401,
+            "The session's user no longer exists or is inactive.",
+        ))),
+        Err(e) => Err(Response::error(&crate::services::db::error::db_error(&e))),
+    }
+}
+
+async fn current(w: &Worker, req: &Request<'_>, query: &Query<'_>, admin_only: bool) -> Response {
+    match verified(w, req, query, false).await {
+        Ok((_, u)) if admin_only && !u.is_sys_admin => {
+            Response::error(&ApiError::new(403, "Not a system admin."))
+        }
+        Ok((claims, user)) => Response::json_value(200, &session_json(None, &claims, &user)),
+        Err(r) => r,
+    }
+}
+
+async fn refresh(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
+    match verified(w, req, query, true).await {
+        Ok((claims, user)) => {
+            let next = claims.refreshed(w.snapshot().config.auth.session_ttl);
+            let token = w.shared.keys.sign(&next);
+            // The refreshed-from token stops working: one live token per login at a time.
+            w.shared.revoked.insert(&claims.jti);
+            Response::json_value(200, &session_json(Some(&token), &next, &user))
+        }
+        Err(r) => r,
+    }
+}
+
+fn logout(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
+    let Some(token) = token(req, query) else {
+        return Response::error(&ApiError::new(401, "No session token given."));
+    };
+    match w.shared.keys.verify_for_refresh(token) {
+        Ok(claims) => {
+            w.shared.revoked.insert(&claims.jti);
+            Response::json_value(200, &json!({ "success": true }))
+        }
+        Err(e) => token_error(&e),
+    }
+}
