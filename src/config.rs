@@ -176,8 +176,32 @@ impl Default for LogConfig {
     }
 }
 
-/// Environment variables read by other parts of the program, not configuration keys.
-const ENV_NOT_CONFIG: &[&str] = &["config", "admin_email", "admin_password"];
+/// The top-level keys, which `PERCORE_*` variables may set. Other `PERCORE_*` variables belong
+/// to other tools (test settings, `PERCORE_ADMIN_EMAIL`, ...) and are left alone; see
+/// [`Config::unknown_env`].
+const TOP_LEVEL_KEYS: [&str; 11] = [
+    "listen",
+    "data_dir",
+    "cores",
+    "backlog",
+    "shutdown_timeout",
+    "http",
+    "limits",
+    "log",
+    "services",
+    "system_db",
+    "auth",
+];
+
+/// `PERCORE_*` variables read elsewhere in percore, so not worth a warning.
+const ENV_NOT_CONFIG: [&str; 3] = ["config", "admin_email", "admin_password"];
+
+/// The configuration key a `PERCORE_*` variable sets, if any: `PERCORE_HTTP__GZIP_LEVEL` -> `http`.
+fn env_top_key(var: &str) -> Option<String> {
+    let rest = var.strip_prefix("PERCORE_")?.to_ascii_lowercase();
+    let top = rest.split("__").next().unwrap_or_default().to_string();
+    TOP_LEVEL_KEYS.contains(&top.as_str()).then_some(top)
+}
 
 impl Config {
     /// Merges the layers and validates the result. `flags` is a serialisable value holding only
@@ -194,12 +218,28 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         let config: Config = figment
-            .merge(Env::prefixed("PERCORE_").split("__").ignore(ENV_NOT_CONFIG))
+            .merge(
+                Env::prefixed("PERCORE_")
+                    .filter(|k| env_top_key(&format!("PERCORE_{}", k.as_str())).is_some())
+                    .split("__"),
+            )
             .merge(Serialized::defaults(flags))
             .extract()
             .map_err(Box::new)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// `PERCORE_*` variables that set nothing: likely typos, worth a warning at start.
+    pub fn unknown_env() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("PERCORE_") && env_top_key(k).is_none())
+            .filter(|k| {
+                !ENV_NOT_CONFIG.contains(&k["PERCORE_".len()..].to_ascii_lowercase().as_str())
+            })
+            .filter(|k| !k.starts_with("PERCORE_TEST_") && k != "PERCORE_REQUIRE_DBS")
+            .collect()
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -313,6 +353,23 @@ mod tests {
                 err.to_string().to_lowercase().contains("gzip_level"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn other_tools_percore_variables_are_left_alone() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PERCORE_REQUIRE_DBS", "1");
+            jail.set_env("PERCORE_ADMIN_EMAIL", "a@b.c");
+            jail.set_env("PERCORE_BACKLOG", "12");
+            let c = Config::load(None, Flags { backlog: None }).unwrap();
+            assert_eq!(c.backlog, 12);
+            assert_eq!(
+                env_top_key("PERCORE_HTTP__GZIP_LEVEL").as_deref(),
+                Some("http")
+            );
+            assert_eq!(env_top_key("PERCORE_LISTN"), None);
             Ok(())
         });
     }

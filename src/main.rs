@@ -147,6 +147,9 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let _log = percore::telemetry::init(&config.log);
+            for var in Config::unknown_env() {
+                tracing::warn!(%var, "environment variable sets no configuration key (a typo?)");
+            }
             let passwords = std::sync::Arc::new(percore::auth::password::Passwords::new(2));
             let boot = match percore::system::bootstrap(&config, &passwords) {
                 Ok(b) => b,
