@@ -50,7 +50,7 @@ pub struct Shared {
     /// Password hashing, off the cores' event loops.
     pub passwords: Arc<Passwords>,
     /// Sessions logged out, checked on every authenticated request.
-    pub revoked: crate::api::session::Revoked,
+    pub revoked: Arc<crate::api::session::Revoked>,
 }
 
 /// A running server: its address and its worker threads.
@@ -118,7 +118,7 @@ pub fn start(
         started: Instant::now(),
         keys: boot.keys,
         passwords,
-        revoked: crate::api::session::Revoked::default(),
+        revoked: Arc::new(crate::api::session::Revoked::new(boot.revoked)),
     });
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -145,6 +145,15 @@ pub fn start(
         threads.push(handle);
     }
     drop(ready_tx);
+    let every = Duration::from_secs(2);
+    if let Err(e) = crate::system::watch_revocations(
+        &config,
+        Arc::clone(&shared.revoked),
+        stop_rx.clone(),
+        every,
+    ) {
+        tracing::warn!(error = %e, "cannot start the revocation watcher");
+    }
     for _ in &cpus {
         match ready_rx.recv() {
             Ok(Ok(())) => {}

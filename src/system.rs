@@ -7,6 +7,7 @@
 //! then opens its own connections to the same database ([`AnyDb`], lazily).
 
 pub mod migrations;
+pub mod revocations;
 pub mod users;
 
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub fn open(config: &Config) -> Result<AnyDb, percore_connector::DbError> {
 /// What start-up hands to the workers.
 pub struct Boot {
     pub keys: Arc<KeySet>,
+    /// Sessions logged out before this start (on any instance), still in force.
+    pub revoked: std::collections::HashSet<String>,
 }
 
 /// Runs `f` on a short-lived single-core runtime (the connectors need a `LocalSet`).
@@ -71,15 +74,16 @@ pub fn bootstrap(config: &Config, passwords: &Passwords) -> Result<Boot, BootErr
         source,
     })?;
     let db = open(config)?;
-    block_on(async {
+    let revoked = block_on(async {
         migrations::migrate(&db).await?;
         if users::count_admins(&db).await? == 0 {
             create_first_admin(&db, passwords).await?;
         }
-        Ok::<_, BootError>(())
+        Ok::<_, BootError>(revocations::active(&db).await?)
     })??;
     Ok(Boot {
         keys: Arc::new(signing_keys(config)?),
+        revoked,
     })
 }
 
@@ -133,6 +137,36 @@ pub async fn create_admin(
         }
         _ => BootError::Db(e),
     })
+}
+
+/// Polls the system database for sessions revoked by other instances, every `every`, until
+/// `stop` says the server is going away. Runs on its own thread: the workers never wait on it.
+pub fn watch_revocations(
+    config: &Config,
+    revoked: Arc<crate::api::session::Revoked>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    every: std::time::Duration,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let db_config = (url(config), config.data_dir.clone());
+    std::thread::Builder::new()
+        .name("percore-revocations".into())
+        .spawn(move || {
+            let Ok(db) = AnyDb::open_url(&db_config.0, &db_config.1) else {
+                return;
+            };
+            let _ = block_on(async {
+                loop {
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => return,
+                        _ = tokio::time::sleep(every) => {}
+                    }
+                    match revocations::active(&db).await {
+                        Ok(set) => revoked.merge(set),
+                        Err(e) => tracing::warn!(error = %e, "cannot read revoked sessions"),
+                    }
+                }
+            });
+        })
 }
 
 /// The configured secret, or one generated on first start and kept (0600) in the data dir.

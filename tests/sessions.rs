@@ -169,6 +169,45 @@ fn sessions_with_postgresql_as_the_system_database() {
 }
 
 #[test]
+fn a_logout_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PERCORE_ADMIN_EMAIL", EMAIL),
+        ("PERCORE_ADMIN_PASSWORD", PASSWORD),
+    ];
+    let server = Server::start_in(dir.path(), &env, &["--cores", "1"]);
+    let mut c = server.connect();
+    let token = login(&mut c, "/api/v2/user/session", EMAIL, PASSWORD).json()["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(
+            &mut c,
+            "DELETE",
+            "/api/v2/user/session",
+            &bearer(&token),
+            None
+        )
+        .status,
+        200
+    );
+    drop((c, server));
+    let again = Server::start_in(dir.path(), &env, &["--cores", "1"]);
+    let mut c = again.connect();
+    send(&mut c, "GET", "/api/v2/user/session", &bearer(&token), None).assert_error(403);
+    // The signing key survived too: a new login works and its token verifies.
+    let fresh = login(&mut c, "/api/v2/user/session", EMAIL, PASSWORD).json()["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(&mut c, "GET", "/api/v2/user/session", &bearer(&fresh), None).status,
+        200
+    );
+}
+
+#[test]
 fn bad_logins_look_alike_and_are_throttled() {
     let server = start(&[]);
     let mut c = server.connect();

@@ -33,6 +33,27 @@ impl Revoked {
             next
         });
     }
+
+    /// Adds what the system database lists (revocations made by other instances).
+    pub fn merge(&self, from_db: HashSet<String>) {
+        if from_db.iter().all(|j| self.contains(j)) {
+            return;
+        }
+        self.0
+            .rcu(|set| set.union(&from_db).cloned().collect::<HashSet<_>>());
+    }
+
+    pub fn new(initial: HashSet<String>) -> Self {
+        Revoked(ArcSwap::from_pointee(initial))
+    }
+}
+
+/// Revokes a session on this instance at once, and in the system database for the others.
+async fn revoke(w: &Worker, claims: &Claims) -> Result<(), Response> {
+    w.shared.revoked.insert(&claims.jti);
+    crate::system::revocations::revoke(&w.system, &claims.jti, claims.rfx as i64)
+        .await
+        .map_err(|e| Response::error(&crate::services::db::error::db_error(&e)))
 }
 
 /// The session token from `Authorization: Bearer`, `X-DreamFactory-Session-Token`, or the
@@ -103,7 +124,7 @@ pub async fn handle(
         Method::Post => login(w, req, admin_only).await,
         Method::Get | Method::Head => current(w, req, query, admin_only).await,
         Method::Put | Method::Patch => refresh(w, req, query).await,
-        Method::Delete => logout(w, req, query),
+        Method::Delete => logout(w, req, query).await,
         m => Response::error(&ApiError::new(
             405,
             format!("{m} is not supported on sessions."),
@@ -229,22 +250,24 @@ async fn refresh(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
             let next = claims.refreshed(w.snapshot().config.auth.session_ttl);
             let token = w.shared.keys.sign(&next);
             // The refreshed-from token stops working: one live token per login at a time.
-            w.shared.revoked.insert(&claims.jti);
+            if let Err(r) = revoke(w, &claims).await {
+                return r;
+            }
             Response::json_value(200, &session_json(Some(&token), &next, &user))
         }
         Err(r) => r,
     }
 }
 
-fn logout(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
+async fn logout(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
     let Some(token) = token(req, query) else {
         return Response::error(&ApiError::new(401, "No session token given."));
     };
     match w.shared.keys.verify_for_refresh(token) {
-        Ok(claims) => {
-            w.shared.revoked.insert(&claims.jti);
-            Response::json_value(200, &json!({ "success": true }))
-        }
+        Ok(claims) => match revoke(w, &claims).await {
+            Ok(()) => Response::json_value(200, &json!({ "success": true })),
+            Err(r) => r,
+        },
         Err(e) => token_error(&e),
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub struct Server {
     pub addr: SocketAddr,
     child: Child,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -22,9 +22,16 @@ impl Server {
 
     pub fn start_with(env: &[(&str, &str)], args: &[&str]) -> Server {
         let data = tempfile::tempdir().expect("tempdir");
+        let mut server = Self::start_in(data.path(), env, args);
+        server._data = Some(data);
+        server
+    }
+
+    /// A server on a data directory the caller keeps (to restart on the same state).
+    pub fn start_in(data: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_percore"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
+            .arg(data)
             .args(args)
             .env("PERCORE_LOG__LEVEL", "warn")
             .stdout(Stdio::piped())
@@ -47,7 +54,7 @@ impl Server {
         Server {
             addr,
             child,
-            _data: data,
+            _data: None,
         }
     }
 
