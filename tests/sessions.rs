@@ -385,3 +385,46 @@ fn first_start_prints_a_generated_admin_password_and_admin_create_adds_one() {
         0o600
     );
 }
+
+#[test]
+fn filters_use_the_sessions_lookups() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    let s = login(&mut c, "/api/v2/user/session", EMAIL, PASSWORD).json();
+    let (token, me) = (
+        s["session_token"].as_str().unwrap().to_string(),
+        s["id"].as_i64().unwrap(),
+    );
+    let schema = json!({"resource": [{"name": "notes", "field": [
+        {"name": "id", "type": "id"}, {"name": "owner_id", "type": "integer"}, {"name": "owner_email", "type": "string"}
+    ]}]});
+    assert_eq!(
+        send(&mut c, "POST", "/api/v2/db/_schema", "", Some(schema)).status,
+        201
+    );
+    let rows = json!([{"owner_id": me, "owner_email": EMAIL}, {"owner_id": me + 1, "owner_email": "x@y.z"}]);
+    assert_eq!(
+        send(&mut c, "POST", "/api/v2/db/_table/notes", "", Some(rows)).status,
+        201
+    );
+
+    let mine = "/api/v2/db/_table/notes?filter=(owner_id%3D%7Buser.id%7D)%20AND%20(owner_email%3D%7Buser.email%7D)";
+    let r = send(&mut c, "GET", mine, &bearer(&token), None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["resource"].as_array().unwrap().len(), 1);
+    // No session: the lookup has no value, which is a 400 naming it.
+    send(&mut c, "GET", mine, "", None).assert_error(400);
+    send(&mut c, "GET", mine, &bearer("bad.token.here"), None).assert_error(401);
+    assert_eq!(
+        send(
+            &mut c,
+            "DELETE",
+            "/api/v2/user/session",
+            &bearer(&token),
+            None
+        )
+        .status,
+        200
+    );
+    send(&mut c, "GET", mine, &bearer(&token), None).assert_error(403);
+}

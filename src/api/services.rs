@@ -1,6 +1,7 @@
 //! The `/api/v2/{service}` namespace: the services published in the snapshot, dispatched to
 //! this core's instance of each.
 
+use percore_connector::Value;
 use serde_json::json;
 
 use super::Query;
@@ -55,13 +56,33 @@ pub async fn call(
         Err(e) => return Response::error(&crate::services::db::error::db_error(&e)),
     };
     let resource = percent_decode(resource);
-    let no_lookups = |_: &str| None;
+    // A session token, when given, must be valid; it feeds the `{user.*}` lookups.
+    let session = match super::session::token(req, query) {
+        None => None,
+        Some(token) => match super::session::claims(worker, token) {
+            Ok(claims) => Some((claims, token)),
+            Err(response) => return response,
+        },
+    };
+    let api_key = req
+        .header_str("x-dreamfactory-api-key")
+        .or_else(|| query.get("api_key"));
+    let lookups = |name: &str| -> Option<Value> {
+        let (claims, token) = session.as_ref()?;
+        match name {
+            "user.id" => Some(Value::Int(claims.user_id)),
+            "user.email" => Some(Value::Text(claims.email.clone())),
+            "session.token" | "session_token" => Some(Value::Text(token.to_string())),
+            "app.api_key" => api_key.map(|k| Value::Text(k.to_string())),
+            _ => None,
+        }
+    };
     let call = DbCall {
         method,
         resource: &resource,
         query,
         body: req.body(),
-        lookups: &no_lookups,
+        lookups: &lookups,
         role_filter: None,
     };
     svc.handle(&call).await

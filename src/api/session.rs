@@ -199,6 +199,19 @@ async fn login(w: &Worker, req: &Request<'_>, admin_only: bool) -> Response {
     Response::json_value(200, &session_json(Some(&token), &claims, &user))
 }
 
+/// A token's verified, unrevoked claims, without touching the system database: what every
+/// request that carries a token pays (a signature check and a hash lookup).
+pub fn claims(w: &Worker, token: &str) -> Result<Claims, Response> {
+    let claims = w.shared.keys.verify(token).map_err(|e| token_error(&e))?;
+    if w.shared.revoked.contains(&claims.jti) {
+        return Err(Response::error(&ApiError::new(
+            403,
+            "Token has been revoked.",
+        )));
+    }
+    Ok(claims)
+}
+
 /// Verifies the request's token (not revoked, user still active).
 async fn verified(
     w: &Worker,
