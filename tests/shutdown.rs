@@ -61,3 +61,16 @@ fn new_connections_are_refused_while_draining() {
     busy.read_response(false).assert_error(404);
     assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
 }
+
+#[test]
+fn a_connection_accepted_before_the_signal_gets_its_first_request_answered() {
+    let mut server = Server::start(&[]);
+    let mut quiet = server.connect();
+    std::thread::sleep(Duration::from_millis(100));
+    server.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    let r = quiet.roundtrip(b"GET /healthz HTTP/1.1\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
+}

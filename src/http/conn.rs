@@ -110,7 +110,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             // 1. Wait for the next request's first byte, unless one is already buffered.
             if self.rbuf.is_empty() {
                 self.flush().await?;
-                if self.engine.drain.is_draining() {
+                // A connection accepted while draining still gets its first request answered:
+                // only connections that have been served and sit idle are closed.
+                if self.engine.drain.is_draining() && !first {
                     return self.io.shutdown().await;
                 }
                 if !first {
@@ -118,7 +120,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                         .as_mut()
                         .reset(tokio::time::Instant::now() + limits.idle_timeout);
                 }
-                match self.read(deadline.as_mut(), true).await? {
+                match self.read(deadline.as_mut(), !first).await? {
                     Read::Data => {}
                     Read::Eof | Read::Timeout | Read::Drain => return self.io.shutdown().await,
                 }
