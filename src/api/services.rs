@@ -38,7 +38,7 @@ pub async fn call(
     resource: &str,
 ) -> Response {
     let name = percent_decode(service);
-    match (name.as_str(), resource.trim_end_matches('/')) {
+    match (name.as_ref(), resource.trim_end_matches('/')) {
         ("system", "admin/session") => {
             return super::session::handle(worker, req, method, query, true).await
         }
@@ -48,7 +48,11 @@ pub async fn call(
         _ => {}
     }
     let snapshot = worker.snapshot();
-    let Some(def) = snapshot.services.get(&name).filter(|d| d.config.is_active) else {
+    let Some(def) = snapshot
+        .services
+        .get(name.as_ref())
+        .filter(|d| d.config.is_active)
+    else {
         return Response::error(&ApiError::not_found(format!("Service '{name}' not found.")));
     };
     let svc = match worker.services.instance(def, &snapshot.config.data_dir) {
@@ -88,9 +92,8 @@ pub async fn call(
     svc.handle(&call).await
 }
 
-fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// Path segments are percent-decoded (`+` stays a plus: only query strings use it for space).
+/// Borrowed when there is nothing to decode, which is almost always.
+fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
