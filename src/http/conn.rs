@@ -79,7 +79,7 @@ where
         engine,
     };
     engine.stats.overload_rejected();
-    let _ = conn.respond_and_close(overloaded(), 1).await;
+    let _ = conn.respond_and_close(overloaded()).await;
 }
 
 fn overloaded() -> Response {
@@ -171,7 +171,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             let Some(slot) = self.engine.admit() else {
                 self.engine.stats.overload_rejected();
                 if self.head.has_body() {
-                    return self.respond_and_close(overloaded(), 1).await;
+                    return self.respond_and_close(overloaded()).await;
                 }
                 let len = self.head.len;
                 self.respond(overloaded(), false, true, started).await?;
@@ -431,12 +431,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     /// Answers a protocol error in the envelope, then closes: after a framing error we cannot
     /// know where the next request would start.
     async fn fail(&mut self, err: HttpError) -> io::Result<()> {
-        let status = err.status();
-        self.respond_and_close(Response::error(&err.to_api()), status)
-            .await
+        self.respond_and_close(Response::error(&err.to_api())).await
     }
 
-    async fn respond_and_close(&mut self, resp: Response, _status: u16) -> io::Result<()> {
+    async fn respond_and_close(&mut self, resp: Response) -> io::Result<()> {
         self.head.minor_version = self.head.minor_version.min(1);
         self.respond(resp, false, false, Instant::now()).await?;
         self.flush().await?;
