@@ -4,12 +4,15 @@
 //! operational endpoints (`/healthz`, `/status`, `/metrics`) and the service namespace under
 //! `/api/v2`; auth and the database services plug in as the next stages.
 
+pub mod cors;
 pub mod query;
 pub mod router;
 mod services;
 pub mod session;
 mod status;
 pub mod tunnel;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -22,7 +25,26 @@ use crate::runtime::Worker;
 
 static HEALTHY: &[u8] = br#"{"status":"ok"}"#;
 
+/// CORS around routing: preflights are answered before routing and auth, every other response
+/// is decorated. Without CORS entries (the common case) this costs the snapshot load (which
+/// the handlers need anyway) and one `is_empty()` check.
 pub async fn dispatch(worker: &Worker, req: &Request<'_>) -> Response {
+    let snapshot = worker.snapshot();
+    if snapshot.config.cors.is_empty() {
+        drop(snapshot);
+        return route(worker, req).await;
+    }
+    let policy = Arc::clone(&snapshot.cors);
+    // Not held across the handler: a long streamed response must not pin an old snapshot.
+    drop(snapshot);
+    if let Some(answer) = policy.preflight(req, req.path()) {
+        return answer;
+    }
+    let resp = route(worker, req).await;
+    policy.decorate(req, req.path(), resp)
+}
+
+async fn route(worker: &Worker, req: &Request<'_>) -> Response {
     let query = Query::parse(req.query());
     let method = tunnel::effective_method(req, &query);
     let matched = match worker.shared.router.route(req.path(), method) {

@@ -21,6 +21,7 @@
 //! Each file has its own error type: their failures mean different things to the caller (a bad
 //! token is a 401, a bad key file stops start-up, a malformed stored hash is a data problem).
 
+pub mod access;
 pub mod api_key;
 pub mod jwt;
 pub mod keys;

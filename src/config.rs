@@ -62,6 +62,9 @@ pub struct Config {
     /// data directory. Instances of one deployment share it.
     pub system_db: Option<String>,
     pub auth: AuthConfig,
+    /// CORS entries (`[[cors]]`), DreamFactory's fields; the first enabled match wins. Empty:
+    /// no CORS headers at all.
+    pub cors: Vec<crate::api::cors::CorsEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ impl Default for Config {
             services: BTreeMap::new(),
             system_db: None,
             auth: AuthConfig::default(),
+            cors: Vec::new(),
         }
     }
 }
@@ -179,7 +183,7 @@ impl Default for LogConfig {
 /// The top-level keys, which `PERCORE_*` variables may set. Other `PERCORE_*` variables belong
 /// to other tools (test settings, `PERCORE_ADMIN_EMAIL`, ...) and are left alone; see
 /// [`Config::unknown_env`].
-const TOP_LEVEL_KEYS: [&str; 11] = [
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "listen",
     "data_dir",
     "cores",
@@ -191,6 +195,7 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
     "services",
     "system_db",
     "auth",
+    "cors",
 ];
 
 /// `PERCORE_*` variables read elsewhere in percore, so not worth a warning.
@@ -293,6 +298,8 @@ impl Config {
             }
         }
         services::effective(&self.services, &self.data_dir)?;
+        crate::api::cors::CorsPolicy::new(&self.cors)
+            .map_err(|message| ConfigError::invalid("cors", message))?;
         Ok(())
     }
 

@@ -17,6 +17,8 @@ pub struct Snapshot {
     pub config: Arc<Config>,
     /// Services by name, the embedded `db` included.
     pub services: Arc<BTreeMap<String, Arc<ServiceDef>>>,
+    /// CORS entries compiled once per publish.
+    pub cors: Arc<crate::api::cors::CorsPolicy>,
     /// Bumped on every publish, so a reader can tell two snapshots apart cheaply.
     pub generation: u64,
 }
@@ -27,9 +29,12 @@ pub struct SnapshotCell(Arc<ArcSwap<Snapshot>>);
 
 impl SnapshotCell {
     pub fn new(config: Arc<Config>, services: BTreeMap<String, Arc<ServiceDef>>) -> Self {
+        // `Config::validate` compiled these entries already; no CORS at all is the safe fallback.
+        let cors = Arc::new(crate::api::cors::CorsPolicy::new(&config.cors).unwrap_or_default());
         SnapshotCell(Arc::new(ArcSwap::from_pointee(Snapshot {
             config,
             services: Arc::new(services),
+            cors,
             generation: 0,
         })))
     }
@@ -65,6 +70,7 @@ mod tests {
         cell.publish(|cur| Snapshot {
             config: Arc::clone(&cur.config),
             services: Arc::clone(&cur.services),
+            cors: Arc::clone(&cur.cors),
             generation: 0,
         });
         assert_eq!(reader.load().generation, 1);

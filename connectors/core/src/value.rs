@@ -109,6 +109,8 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
             0..=0x1f => b"",
             _ => {
                 i += 1;
