@@ -72,6 +72,11 @@ struct ConfigArgs {
     #[arg(long, value_parser = CoreSpec::parse)]
     #[serde(skip_serializing_if = "Option::is_none")]
     cores: Option<CoreSpec>,
+    /// System database URL (`sqlite:PATH`, `postgres://...`, `mysql://...`), shared by the
+    /// instances of one deployment; default SQLite in the data directory.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_db: Option<String>,
     /// Listen backlog per core.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -75,9 +75,19 @@ pub fn bootstrap(config: &Config, passwords: &Passwords) -> Result<Boot, BootErr
     })?;
     let db = open(config)?;
     let revoked = block_on(async {
-        migrations::migrate(&db).await?;
+        // Instances sharing a system database may start together: a migration or first admin
+        // that fails because another instance got there first is retried once, and then finds
+        // the work done.
+        if let Err(first) = migrations::migrate(&db).await {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            migrations::migrate(&db).await.map_err(|_| first)?;
+        }
         if users::count_admins(&db).await? == 0 {
-            create_first_admin(&db, passwords).await?;
+            if let Err(e) = create_first_admin(&db, passwords).await {
+                if users::count_admins(&db).await? == 0 {
+                    return Err(e);
+                }
+            }
         }
         Ok::<_, BootError>(revocations::active(&db).await?)
     })??;
