@@ -157,8 +157,8 @@ show_response() {
 }
 
 # run_wrk NAME: against SERVER_PORT, warm-up, then the measured run; prints
-# "RATE|P50|P99|CPU|OTHERS|NOTE": CPU is the server's CPU use during the run in
-# percent of one core, OTHERS the share of SERVER_CPU that other work took.
+# "RATE|P50|P99|CPU|IRQ|OTHERS|NOTE", shares of SERVER_CPU during the run: CPU
+# the server's own threads, IRQ interrupts and softirqs, OTHERS other tasks.
 run_wrk() {
     local port=$SERVER_PORT out limit
     out="$WORK/wrk.out"
@@ -167,20 +167,23 @@ run_wrk() {
         timeout $(( $(secs "$WARMUP") + 30 )) taskset -c "$CLIENT_CPU" \
             wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$port$URL_PATH" >/dev/null
     fi
-    local t0 c0 t1 c1 cpu b0 n0 b1 n1 others
+    local t0 c0 t1 c1 cpu b0 i0 n0 b1 i1 n1 irq others
     t0=$(date +%s.%N)
     c0=$(cpu_ticks)
-    read -r b0 n0 <<<"$(cpu_line)"
+    read -r b0 i0 n0 <<<"$(cpu_line)"
     timeout "$limit" taskset -c "$CLIENT_CPU" \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
         "http://127.0.0.1:$port$URL_PATH" >"$out" || die "wrk failed or overran ${limit}s"
     c1=$(cpu_ticks)
-    read -r b1 n1 <<<"$(cpu_line)"
+    read -r b1 i1 n1 <<<"$(cpu_line)"
     t1=$(date +%s.%N)
     cpu=$(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t="$t1" -v s="$t0" \
         'BEGIN { printf "%.0f", 100 * c / hz / (t - s) }')
+    # Per-process and per-CPU times are sampled differently, so the
+    # difference is approximate (a few %); clamp it at 0.
     others=$(awk -v b="$((b1 - b0))" -v n="$((n1 - n0))" -v c="$((c1 - c0))" \
         'BEGIN { o = n > 0 ? 100 * (b - c) / n : 0; printf "%.0f", o < 0 ? 0 : o }')
+    irq=$(awk -v i="$((i1 - i0))" -v n="$((n1 - n0))" 'BEGIN { printf "%.0f", (n > 0 ? 100 * i / n : 0) }')
     cp "$out" "$WORK/last-$1.wrk"
     local rate p50 p99 note=""
     rate=$(awk '/^Requests\/sec:/ {print $2}' "$out")
@@ -196,7 +199,7 @@ run_wrk() {
     elif (( cpu < 90 )); then
         note+=" server not saturated: wrk-bound?"
     fi
-    echo "$rate|${p50:-?}|${p99:-?}|$cpu|$others|${note# }"
+    echo "$rate|${p50:-?}|${p99:-?}|$cpu|$irq|$others|${note# }"
 }
 
 # CPU time (user + system, all threads) the server has used, in clock ticks.
@@ -204,9 +207,12 @@ cpu_ticks() {
     sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{print $12 + $13}'
 }
 
-# "BUSY TOTAL" ticks of SERVER_CPU from /proc/stat (busy excludes idle, iowait).
+# "TASKS IRQ TOTAL" ticks of SERVER_CPU from /proc/stat: time running tasks
+# (user, nice, system, plus steal by the hypervisor), in interrupts and
+# softirqs (where loopback packet processing is partly charged), and in all.
 cpu_line() {
-    awk -v c="cpu$SERVER_CPU" '$1 == c { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat
+    awk -v c="cpu$SERVER_CPU" '$1 == c {
+        t = $2 + $3 + $4 + $9; i = $7 + $8; print t, i, t + i + $5 + $6 }' /proc/stat
 }
 
 median() {
@@ -246,14 +252,15 @@ echo
 # --- Rounds ----------------------------------------------------------------------
 declare -a RATE_A RATE_B RATIOS
 FLAGGED=0
-printf '%-6s %-8s %12s %9s %9s %8s %7s  %s\n' round server "req/s" p50 p99 "srv cpu" others notes
+printf '%-6s %-8s %12s %9s %9s %8s %7s %7s  %s\n' round server "req/s" p50 p99 "srv cpu" irq others notes
 for ((r = 1; r <= ROUNDS; r++)); do
     for s in "$A" "$B"; do
         start_server "$s"
         result=$(run_wrk "$s")
-        IFS='|' read -r rate p50 p99 cpu others note <<<"$result"
+        IFS='|' read -r rate p50 p99 cpu irq others note <<<"$result"
         stop_server
-        printf '%-6s %-8s %12s %9s %9s %7s%% %6s%%  %s\n' "$r" "$s" "$rate" "$p50" "$p99" "$cpu" "$others" "$note"
+        printf '%-6s %-8s %12s %9s %9s %7s%% %6s%% %6s%%  %s\n' \
+            "$r" "$s" "$rate" "$p50" "$p99" "$cpu" "$irq" "$others" "$note"
         if [[ $s == "$A" ]]; then RATE_A+=("$rate"); else RATE_B+=("$rate"); fi
         [[ -z $note ]] || FLAGGED=$((FLAGGED + 1))
     done
@@ -272,8 +279,10 @@ if (( FLAGGED > 0 )); then
     echo "         Rerun on a quiet machine (or with more ROUNDS) before quoting it."
 fi
 echo "loadavg after  : $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "srv cpu        : server CPU time during each measured run, in % of one core. Below ~90%"
-echo "                 the server was waiting for wrk or lost its CPU to other work (noted when"
-echo "                 that took >= 10% of CPU $SERVER_CPU): such a rate is a floor, not a capacity."
-echo "others         : CPU $SERVER_CPU time not charged to the server (other processes, and"
-echo "                 interrupt/softirq time the kernel accounts separately)."
+echo "srv cpu        : the server's own CPU time during each measured run, in % of CPU $SERVER_CPU."
+echo "irq            : interrupt and softirq time on CPU $SERVER_CPU: packet processing, mostly for"
+echo "                 the server's own traffic and partly charged to it too, so the columns"
+echo "                 can add up to more than 100%."
+echo "others         : other processes and hypervisor steal on CPU $SERVER_CPU (noted from 10%)."
+echo "                 srv cpu below ~90% means the server waited for wrk or lost its CPU."
+echo "                 Either way that run's rate is a floor, not the server's capacity."

@@ -299,10 +299,9 @@ fn forged_and_malformed_tokens_are_refused() {
     .assert_error(401);
 }
 
-#[test]
-fn first_start_prints_a_generated_admin_password_and_admin_create_adds_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_percore"))
+/// `percore admin create` for `second@example.com` on `dir`.
+fn admin_create(dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_percore"))
         .args([
             "admin",
             "create",
@@ -310,76 +309,63 @@ fn first_start_prints_a_generated_admin_password_and_admin_create_adds_one() {
             "second@example.com",
             "--data-dir",
         ])
-        .arg(dir.path())
+        .arg(dir)
         .env("PERCORE_ADMIN_PASSWORD", "another secret")
         .output()
+        .unwrap()
+}
+
+/// Runs `percore serve` on `dir` for a moment and returns what it wrote to stderr.
+fn serve_briefly(dir: &std::path::Path) -> String {
+    let child = Command::new(env!("CARGO_BIN_EXE_percore"))
+        .args([
+            "serve",
+            "--cores",
+            "1",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env_remove("PERCORE_ADMIN_PASSWORD")
+        .env_remove("PERCORE_ADMIN_EMAIL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn first_start_prints_a_generated_admin_password_and_admin_create_adds_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = admin_create(dir.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let again = Command::new(env!("CARGO_BIN_EXE_percore"))
-        .args([
-            "admin",
-            "create",
-            "--email",
-            "second@example.com",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("PERCORE_ADMIN_PASSWORD", "another secret")
-        .output()
-        .unwrap();
+    let again = admin_create(dir.path());
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 
     // An admin exists, so serve creates none and prints no password.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_percore"))
-        .args([
-            "serve",
-            "--cores",
-            "1",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("with password"));
+    assert!(!serve_briefly(dir.path()).contains("with password"));
 
     let fresh = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_percore"))
-        .args([
-            "serve",
-            "--cores",
-            "1",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(fresh.path())
-        .env_remove("PERCORE_ADMIN_PASSWORD")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_briefly(fresh.path());
     assert!(
         err.contains("created the system admin admin@localhost with password"),
         "{err}"
     );
-    let secret = fresh.path().join("jwt.secret");
     use std::os::unix::fs::PermissionsExt;
+    let secret = fresh.path().join("jwt.secret");
     assert_eq!(
         std::fs::metadata(secret).unwrap().permissions().mode() & 0o777,
         0o600
