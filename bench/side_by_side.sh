@@ -45,7 +45,8 @@ STARTS=0
 die() { echo "side_by_side: $*" >&2; exit 1; }
 
 cleanup() {
-    stop_server
+    # stop_server is defined below; an early exit happens before it exists.
+    if declare -F stop_server >/dev/null; then stop_server; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -227,7 +227,15 @@ fn main() -> ExitCode {
         Command::Doctor => {
             let findings = percore::doctor::check_host();
             print!("{}", percore::doctor::render(&findings));
-            ExitCode::SUCCESS
+            // Scripts can gate a deployment on it: 1 when any check fails outright.
+            let failed = findings
+                .iter()
+                .any(|f| f.level == percore::doctor::Level::Fail);
+            if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
     }
 }

@@ -72,7 +72,11 @@ fn bad_values_stop_the_start_naming_the_key() {
 #[test]
 fn doctor_reports_every_check() {
     let (code, out, _) = percore(&["doctor"], &[]);
-    assert_eq!(code, 0);
+    // 1 only when a check fails outright, which depends on the host.
+    assert!(
+        code == 0 || (code == 1 && out.contains("[FAIL]")),
+        "{code}\n{out}"
+    );
     for check in ["open", "somaxconn", "port"] {
         assert!(
             out.to_lowercase().contains(check),
