@@ -43,13 +43,27 @@ pub fn memory_bytes() -> u64 {
         )
     };
     let physical = u64::try_from(pages).unwrap_or(0) * u64::try_from(page).unwrap_or(0);
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
+    let cgroup = cgroup_memory_max();
     match cgroup {
         Some(limit) if limit < physical || physical == 0 => limit,
         _ => physical.max(1 << 30),
     }
+}
+
+/// The cgroup v2 memory limit of this process: its own cgroup's `memory.max` (a systemd unit's
+/// `MemoryMax=`), else the root one (a container's limit); `None` when unlimited or unknown.
+fn cgroup_memory_max() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("0::"))
+                .map(|path| format!("/sys/fs/cgroup{}/memory.max", path.trim_end()))
+        });
+    own.into_iter()
+        .chain(std::iter::once("/sys/fs/cgroup/memory.max".to_string()))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find_map(|s| s.trim().parse::<u64>().ok())
 }
 
 /// The per-core connection cap: the configured value, or half of memory divided by the
