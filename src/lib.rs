@@ -21,9 +21,12 @@
 //!   ES256), argon2id passwords, login throttling, API keys.
 //! - [`services`]: what lives under `/api/v2/{service}`; [`services::db`] is the database API
 //!   over the connectors in `connectors/`.
+//! - [`system`]: the system database (migrations, users, revocations) and first-start bootstrap.
+//! - [`scripts`]: the server-side JavaScript engine behind a small trait (QuickJS, one runtime
+//!   per core, time and memory limits); wiring scripts to API events comes next.
 //! - [`doctor`]: host checks for high-load deployments (`percore doctor`).
 //!
-//! Sessions and roles (on top of [`auth`]) and scripts arrive as stages of the API pipeline.
+//! Role enforcement (on top of [`auth`]) and event scripts arrive as stages of the API pipeline.
 
 pub mod api;
 pub mod auth;
@@ -33,6 +36,7 @@ pub mod envelope;
 pub mod http;
 pub mod metrics;
 pub mod runtime;
+pub mod scripts;
 pub mod services;
 pub mod system;
 pub mod telemetry;
