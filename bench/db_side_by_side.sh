@@ -28,36 +28,15 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 command -v pgbench >/dev/null || { echo "pgbench not found (postgresql-client)"; exit 1; }
 [[ ${SKIP_BUILD:-0} == 1 ]] || cargo build --release -p percore --manifest-path "$ROOT/Cargo.toml"
 
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 if [[ ${SKIP_SEED:-0} != 1 ]]; then
     echo "== seeding contact (100,000 rows) in PostgreSQL, MariaDB and SQLite"
-    psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "SET client_min_messages = warning"  -f "$ROOT/bench/seed/contact.pgsql.sql" >/dev/null
-    mariadb -h 127.0.0.1 -u root test < "$ROOT/bench/seed/contact.mysql.sql"
+    seed_contact pg
+    seed_contact my
 fi
-mkdir -p "$WORK/data"
-python3 - "$WORK/data/db.sqlite" "$ROOT/bench/seed/contact.sqlite.sql" <<'PY'
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-con.executescript(open(sys.argv[2]).read())
-con.commit()
-PY
-
-cat > "$WORK/percore.toml" <<TOML
-[services.pg]
-type = "pgsql"
-[services.pg.config]
-url = "$PG_URL"
-[services.my]
-type = "mysql"
-[services.my.config]
-url = "$MYSQL_URL"
-TOML
-
-taskset -c "$SERVER_CPU" "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" \
-    --config "$WORK/percore.toml" --log-level warn > "$WORK/out" 2>"$WORK/err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q "listening" "$WORK/out" 2>/dev/null && break; sleep 0.1; done
-ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
-[[ -n $ADDR ]] || { cat "$WORK/err"; exit 1; }
+seed_contact db
+start_percore "$SERVER_CPU"
 
 cat > "$WORK/simple.lua" <<'LUA'
 local svc = os.getenv("SVC")

@@ -20,30 +20,12 @@ PID=""
 cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 [[ ${SKIP_BUILD:-0} == 1 ]] || cargo build --release -p percore --manifest-path "$ROOT/Cargo.toml"
-mkdir -p "$WORK/data"
-if [[ ${SKIP_SEED:-0} != 1 ]]; then
-    case $SVC in
-        pg) psql -q "$PG_URL" -f "$ROOT/bench/seed/contact.pgsql.sql" >/dev/null ;;
-        my) mariadb -h 127.0.0.1 -u root test < "$ROOT/bench/seed/contact.mysql.sql" ;;
-    esac
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+if [[ ${SKIP_SEED:-0} != 1 || $SVC == db ]]; then
+    seed_contact "$SVC"
 fi
-[[ $SVC == db ]] && python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.commit()" \
-    "$WORK/data/db.sqlite" "$ROOT/bench/seed/contact.sqlite.sql"
-cat > "$WORK/percore.toml" <<TOML
-[services.pg]
-type = "pgsql"
-[services.pg.config]
-url = "$PG_URL"
-[services.my]
-type = "mysql"
-[services.my.config]
-url = "$MYSQL_URL"
-TOML
-taskset -c 0 "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" --config "$WORK/percore.toml" \
-    --log-level warn > "$WORK/out" 2>"$WORK/err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
-ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
+start_percore 0
 cat > "$WORK/mix.lua" <<LUA
 math.randomseed(7)
 local n = 0

@@ -1,0 +1,36 @@
+# Shared by the database benchmarks: seeding the contact dataset and starting percore with the
+# pg, my and db services. Source it after setting ROOT, WORK, BIN, PG_URL and MYSQL_URL.
+
+# seed_contact pg|my|db: (re)creates the 100,000-row contact table in that database.
+seed_contact() {
+    case $1 in
+        pg) psql -q -v ON_ERROR_STOP=1 "$PG_URL" -c "SET client_min_messages = warning" \
+                -f "$ROOT/bench/seed/contact.pgsql.sql" >/dev/null ;;
+        my) mariadb -h 127.0.0.1 -u root test < "$ROOT/bench/seed/contact.mysql.sql" ;;
+        db) mkdir -p "$WORK/data"
+            python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read()); c.commit()' \
+                "$WORK/data/db.sqlite" "$ROOT/bench/seed/contact.sqlite.sql" ;;
+    esac
+}
+
+# start_percore CPU: one worker pinned to CPU, services pg, my and the embedded db; sets PID and
+# ADDR.
+start_percore() {
+    mkdir -p "$WORK/data"
+    cat > "$WORK/percore.toml" <<TOML
+[services.pg]
+type = "pgsql"
+[services.pg.config]
+url = "$PG_URL"
+[services.my]
+type = "mysql"
+[services.my.config]
+url = "$MYSQL_URL"
+TOML
+    taskset -c "$1" "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" \
+        --config "$WORK/percore.toml" --log-level warn > "$WORK/out" 2>"$WORK/err" &
+    PID=$!
+    for _ in $(seq 1 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+    ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
+    [[ -n $ADDR ]] || { cat "$WORK/err"; exit 1; }
+}
