@@ -12,8 +12,6 @@ pub mod session;
 mod status;
 pub mod tunnel;
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 pub use query::Query;
@@ -34,9 +32,9 @@ pub async fn dispatch(worker: &Worker, req: &Request<'_>) -> Response {
         drop(snapshot);
         return route(worker, req).await;
     }
-    let policy = Arc::clone(&snapshot.cors);
-    // Not held across the handler: a long streamed response must not pin an old snapshot.
-    drop(snapshot);
+    // Held across the handler (a per-core `Rc`, no shared counter touched); a streamed response
+    // is encoded after this returns, so it never pins the snapshot.
+    let policy = &snapshot.cors;
     if let Some(answer) = policy.preflight(req, req.path()) {
         return answer;
     }
