@@ -4,7 +4,7 @@
 //! Environment keys mirror the TOML keys, with `__` for nesting: `PERCORE_HTTP__MAX_BODY_BYTES`.
 
 mod cores;
-mod mask;
+pub(crate) mod mask;
 pub mod services;
 mod snapshot;
 

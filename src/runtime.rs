@@ -95,17 +95,7 @@ pub fn start(
         listeners.push(l);
     }
 
-    let services = crate::config::services::effective(&config.services, &config.data_dir)?
-        .into_iter()
-        .map(|(name, config)| {
-            let def = crate::services::ServiceDef {
-                name: name.clone(),
-                config,
-                schema_version: Arc::default(),
-            };
-            (name, Arc::new(def))
-        })
-        .collect();
+    let services = crate::system::services::merged(&config, &boot.services, None)?;
     let config = Arc::new(config);
     let shared = Arc::new(Shared {
         router: Router::new(),
@@ -146,13 +136,8 @@ pub fn start(
     }
     drop(ready_tx);
     let every = Duration::from_secs(2);
-    if let Err(e) = crate::system::watch_revocations(
-        &config,
-        Arc::clone(&shared.revoked),
-        stop_rx.clone(),
-        every,
-    ) {
-        tracing::warn!(error = %e, "cannot start the revocation watcher");
+    if let Err(e) = crate::system::watch(Arc::clone(&shared), stop_rx.clone(), every) {
+        tracing::warn!(error = %e, "cannot start the system database watcher");
     }
     for _ in &cpus {
         match ready_rx.recv() {

@@ -8,6 +8,7 @@
 
 pub mod migrations;
 pub mod revocations;
+pub mod services;
 pub mod users;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub fn open(config: &Config) -> Result<AnyDb, percore_connector::DbError> {
 /// What start-up hands to the workers.
 pub struct Boot {
     pub keys: Arc<KeySet>,
+    /// Services stored through the system API.
+    pub services: Vec<services::Stored>,
     /// Sessions logged out before this start (on any instance), still in force.
     pub revoked: std::collections::HashSet<String>,
 }
@@ -89,11 +92,13 @@ pub fn bootstrap(config: &Config, passwords: &Passwords) -> Result<Boot, BootErr
                 }
             }
         }
-        Ok::<_, BootError>(revocations::active(&db).await?)
+        Ok::<_, BootError>((revocations::active(&db).await?, services::load(&db).await?))
     })??;
+    let (revoked, services) = revoked;
     Ok(Boot {
         keys: Arc::new(signing_keys(config)?),
         revoked,
+        services,
     })
 }
 
@@ -149,34 +154,57 @@ pub async fn create_admin(
     })
 }
 
-/// Polls the system database for sessions revoked by other instances, every `every`, until
-/// `stop` says the server is going away. Runs on its own thread: the workers never wait on it.
-pub fn watch_revocations(
-    config: &Config,
-    revoked: Arc<crate::api::session::Revoked>,
+/// Polls the system database every `every` for what other instances changed (revoked sessions,
+/// stored services) until `stop` says the server is going away. Runs on its own thread: the
+/// workers never wait on it.
+pub fn watch(
+    shared: Arc<crate::runtime::Shared>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     every: std::time::Duration,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let db_config = (url(config), config.data_dir.clone());
     std::thread::Builder::new()
-        .name("percore-revocations".into())
+        .name("percore-system-watch".into())
         .spawn(move || {
-            let Ok(db) = AnyDb::open_url(&db_config.0, &db_config.1) else {
+            let Ok(db) = open(&shared.snapshot.load().config) else {
                 return;
             };
             let _ = block_on(async {
+                let mut seen = services::fingerprint(&db).await.ok();
                 loop {
                     tokio::select! {
                         _ = stop.wait_for(|s| *s) => return,
                         _ = tokio::time::sleep(every) => {}
                     }
                     match revocations::active(&db).await {
-                        Ok(set) => revoked.merge(set),
+                        Ok(set) => shared.revoked.merge(set),
                         Err(e) => tracing::warn!(error = %e, "cannot read revoked sessions"),
+                    }
+                    let now = services::fingerprint(&db).await.ok();
+                    if now.is_some() && now != seen {
+                        seen = now;
+                        if let Err(e) = publish_services(&db, &shared).await {
+                            tracing::warn!(error = %e, "cannot reload stored services");
+                        }
                     }
                 }
             });
         })
+}
+
+/// Reloads the stored services and publishes a snapshot serving them on every core.
+pub async fn publish_services(db: &AnyDb, shared: &crate::runtime::Shared) -> Result<(), String> {
+    let stored = services::load(db).await.map_err(|e| e.to_string())?;
+    let current = shared.snapshot.load();
+    let next = services::merged(&current.config, &stored, Some(&current.services))
+        .map_err(|e| e.to_string())?;
+    let next = Arc::new(next);
+    shared.snapshot.publish(|cur| crate::config::Snapshot {
+        config: Arc::clone(&cur.config),
+        services: Arc::clone(&next),
+        cors: Arc::clone(&cur.cors),
+        generation: 0,
+    });
+    Ok(())
 }
 
 /// The configured secret, or one generated on first start and kept (0600) in the data dir.

@@ -45,6 +45,13 @@ pub async fn call(
         ("user", "session") => {
             return super::session::handle(worker, req, method, query, false).await
         }
+        ("system", "service") => {
+            return super::system_service::handle(worker, req, method, query, None).await
+        }
+        ("system", r) if r.starts_with("service/") => {
+            let id = percent_decode(&r["service/".len()..]).into_owned();
+            return super::system_service::handle(worker, req, method, query, Some(&id)).await;
+        }
         _ => {}
     }
     let snapshot = worker.snapshot();

@@ -212,6 +212,25 @@ pub fn claims(w: &Worker, token: &str) -> Result<Claims, Response> {
     Ok(claims)
 }
 
+/// A system admin's session, or the DreamFactory error: 401 without a (valid) token, 403 for
+/// other users.
+pub fn require_admin(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Result<Claims, Response> {
+    let Some(token) = token(req, query) else {
+        return Err(Response::error(&ApiError::new(
+            401,
+            "A system admin session is required.",
+        )));
+    };
+    let claims = claims(w, token)?;
+    if !claims.is_sys_admin {
+        return Err(Response::error(&ApiError::new(
+            403,
+            "Only system admins may do this.",
+        )));
+    }
+    Ok(claims)
+}
+
 /// Verifies the request's token (not revoked, user still active).
 async fn verified(
     w: &Worker,

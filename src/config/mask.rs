@@ -32,7 +32,7 @@ fn mask(value: &mut toml::Value, key: &str) {
 }
 
 /// `postgres://user:pw@host/db` -> `postgres://user:********@host/db`.
-fn mask_url_password(s: &str) -> String {
+pub(crate) fn mask_url_password(s: &str) -> String {
     let Some(scheme_end) = s.find("://") else {
         return s.to_string();
     };

@@ -8,7 +8,7 @@ use percore_connector::{ColumnType, Dialect, Value};
 use crate::services::AnyDb;
 
 /// The schema version this build writes and understands.
-pub const CURRENT: i64 = 1;
+pub const CURRENT: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -112,6 +112,27 @@ fn v1(d: &dyn Dialect) -> Vec<String> {
     ]
 }
 
+/// Version 2: database services managed through `/api/v2/system/service`.
+fn v2(d: &dyn Dialect) -> Vec<String> {
+    use ColumnType::*;
+    vec![create_table(
+        d,
+        "percore_service",
+        true,
+        &[
+            col("name", String, Some(64), false, "UNIQUE"),
+            col("label", String, Some(255), true, ""),
+            col("description", String, Some(1024), true, ""),
+            col("type", String, Some(16), false, ""),
+            // The service's `config` object as JSON text (the connector settings).
+            col("config", Text, None, false, ""),
+            col("is_active", Boolean, None, false, "DEFAULT TRUE"),
+            col("created_date", BigInt, None, false, ""),
+            col("last_modified_date", BigInt, None, false, ""),
+        ],
+    )]
+}
+
 /// Brings `db` to [`CURRENT`], or refuses a database that is newer.
 pub async fn migrate(db: &AnyDb) -> Result<i64, MigrationError> {
     let d = db.dialect();
@@ -132,7 +153,7 @@ pub async fn migrate(db: &AnyDb) -> Result<i64, MigrationError> {
     if found > CURRENT {
         return Err(MigrationError::TooNew { found });
     }
-    let migrations: [fn(&dyn Dialect) -> Vec<String>; 1] = [v1];
+    let migrations: [fn(&dyn Dialect) -> Vec<String>; 2] = [v1, v2];
     for (i, migration) in migrations.iter().enumerate() {
         let version = i as i64 + 1;
         if version <= found {
