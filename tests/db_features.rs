@@ -73,6 +73,20 @@ fn schema_describe_alter_and_drop() {
             "{svc}: {id}"
         );
         let listed = ok(call(&mut c, "GET", &format!("{svc}/_table"), None));
+        let plain = ok(call(
+            &mut c,
+            "GET",
+            &format!("{svc}/_table?as_list=true"),
+            None,
+        ));
+        assert!(
+            plain["resource"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == t.as_str()),
+            "{svc}: {plain}"
+        );
         assert!(
             listed["resource"]
                 .as_array()

@@ -59,11 +59,12 @@ async fn route<D: Database>(svc: &DbService<D>, call: &DbCall<'_>) -> Result<Res
             &json!({ "resource": [{ "name": "_schema" }, { "name": "_table" }, { "name": "_proc" }, { "name": "_func" }] }),
         )),
         ["_table"] | ["_schema"] if m == Method::Get || m == Method::Head => {
-            let refresh = call
-                .query
-                .get("refresh")
-                .is_some_and(|v| v == "true" || v == "1");
-            schema::list(svc, refresh).await
+            let flag = |name| {
+                call.query
+                    .get(name)
+                    .is_some_and(|v| v == "true" || v == "1")
+            };
+            schema::list(svc, flag("refresh"), flag("as_list")).await
         }
         ["_table", table] | ["_table", table, _] => {
             let id = parts.get(2).copied();

@@ -73,11 +73,22 @@ fn label(name: &str) -> String {
         .join(" ")
 }
 
-pub async fn list<D: Database>(svc: &DbService<D>, refresh: bool) -> Result<Response, DbApiError> {
+/// The tables, as `{"name","label"}` objects or, with `as_list`, as plain names.
+pub async fn list<D: Database>(
+    svc: &DbService<D>,
+    refresh: bool,
+    as_list: bool,
+) -> Result<Response, DbApiError> {
     let names = svc.table_names(refresh).await?;
     let resource: Vec<Json> = names
         .iter()
-        .map(|n| json!({ "name": n, "label": label(n) }))
+        .map(|n| {
+            if as_list {
+                json!(n)
+            } else {
+                json!({ "name": n, "label": label(n) })
+            }
+        })
         .collect();
     Ok(Response::json_value(200, &json!({ "resource": resource })))
 }
