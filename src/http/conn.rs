@@ -124,14 +124,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     Read::Data => {}
                     Read::Eof | Read::Timeout | Read::Drain => return self.io.shutdown().await,
                 }
-                deadline
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + limits.header_timeout);
-            } else if !first {
-                deadline
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + limits.header_timeout);
             }
+            // The header clock starts only if the head turns out incomplete: most requests
+            // arrive whole in one read, and re-arming a timer costs more than parsing them.
+            // (The first request's clock has run since the accept.)
+            let mut header_clock = first;
             first = false;
 
             // 2. A complete head, within the size and time limits.
@@ -145,6 +142,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                         return self.fail(HttpError::HeadTooLarge).await
                     }
                     Ok(false) => {
+                        if !header_clock {
+                            header_clock = true;
+                            deadline
+                                .as_mut()
+                                .reset(tokio::time::Instant::now() + limits.header_timeout);
+                        }
                         // Answer what is already handled before waiting on a slow client.
                         self.flush().await?;
                         match self.read(deadline.as_mut(), false).await? {
