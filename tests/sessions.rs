@@ -142,19 +142,8 @@ fn sessions_with_postgresql_as_the_system_database() {
     if !common::db::reachable(&url) {
         return;
     }
-    let schema = format!("percore_sys_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "{sql}");
-    };
-    psql(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ));
-    let system_db = format!("{url}?schema={schema}");
+    let schema = common::db::PgSchema::new("percore_sys");
+    let system_db = schema.url();
     let server = start(&[("PERCORE_SYSTEM_DB", &system_db)]);
     session_lifecycle(&server);
     // A second instance on the same system database: no migration runs twice, the admin exists.
@@ -164,8 +153,7 @@ fn sessions_with_postgresql_as_the_system_database() {
         login(&mut c, "/api/v2/user/session", EMAIL, PASSWORD).status,
         200
     );
-    drop((server, second));
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+    drop((server, second, schema));
 }
 
 #[test]

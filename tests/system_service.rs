@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Client, Response, Server};
@@ -48,19 +47,8 @@ fn services_are_managed_at_run_time_by_admins() {
     if !common::db::reachable(&url) {
         return;
     }
-    let schema = format!("percore_svc_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .env("PGOPTIONS", "--client-min-messages=warning")
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "{sql}");
-    };
-    psql(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ));
-    let system_db = format!("{url}?schema={schema}");
+    let schema = common::db::PgSchema::new("percore_svc");
+    let system_db = schema.url();
     let env = [
         ("PERCORE_ADMIN_EMAIL", EMAIL),
         ("PERCORE_ADMIN_PASSWORD", PASSWORD),
@@ -187,6 +175,5 @@ fn services_are_managed_at_run_time_by_admins() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    drop((a, b));
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+    drop((a, b, schema));
 }

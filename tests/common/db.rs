@@ -147,3 +147,39 @@ pub fn run_sql(service: &str, sql: &str) {
     };
     assert!(status.is_ok_and(|s| s.success()), "{sql}");
 }
+
+/// Runs SQL on the test PostgreSQL with `psql`, quietly; panics when it fails.
+pub fn psql(sql: &str) {
+    let ok = std::process::Command::new("psql")
+        .args([pg_url().as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .env("PGOPTIONS", "--client-min-messages=warning")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "{sql}");
+}
+
+/// A fresh PostgreSQL schema for one test's system database, dropped at the end.
+pub struct PgSchema {
+    pub name: String,
+}
+
+impl PgSchema {
+    pub fn new(prefix: &str) -> PgSchema {
+        let name = format!("{prefix}_{}", std::process::id());
+        psql(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ));
+        PgSchema { name }
+    }
+
+    /// The URL of a system database living in this schema.
+    pub fn url(&self) -> String {
+        format!("{}?schema={}", pg_url(), self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        psql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
+}
