@@ -12,6 +12,9 @@ pub enum DbApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// The caller's role does not allow this (e.g. a write its server-side filter refuses).
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
@@ -30,6 +33,7 @@ impl DbApiError {
         match self {
             DbApiError::BadRequest(m) => ApiError::bad_request(m.clone()),
             DbApiError::NotFound(m) => ApiError::not_found(m.clone()),
+            DbApiError::Forbidden(m) => ApiError::new(403, m.clone()),
             DbApiError::Filter(e) => ApiError::bad_request(e.to_string()),
             DbApiError::Db(e) => db_error(e),
             DbApiError::Batch {

@@ -5,6 +5,7 @@
 
 mod batch;
 mod body;
+mod check;
 
 use percore_connector::{Database, Session, Value};
 use serde_json::Map;
@@ -137,7 +138,13 @@ async fn update_scope<S: Session>(
         role_filter: cx.call.role_filter,
         lookups: cx.call.lookups,
     };
-    if cx.planner.dialect.supports_returning() {
+    // Rows that may leave the role's filter are written, counted back through it, and undone
+    // all together if any did: the update is one unit, like the rest of this path.
+    let check = cx
+        .call
+        .role_filter
+        .is_some_and(|f| check::touches(cx, f, record));
+    if cx.planner.dialect.supports_returning() && !check {
         let stmt = cx.planner.update(record, &[], &scope, &cx.returning)?;
         let rows = s.query(&stmt.sql, &stmt.values).await?;
         return Ok(rows_json(&stmt, &rows));
@@ -154,6 +161,9 @@ async fn update_scope<S: Session>(
         };
         let stmt = cx.planner.update(record, &[], &by_key, &[])?;
         s.execute(&stmt.sql, &stmt.values).await?;
+        if check && check::count(s, cx, &matched, cx.call.role_filter).await? < matched.len() {
+            return Err(check::forbidden());
+        }
         select_keys(s, cx, matched).await
     }
     .await;

@@ -8,6 +8,7 @@ use super::super::error::DbApiError;
 use super::super::params::TableParams;
 use super::super::plan::{Planner, Scope, Statement};
 use super::super::DbCall;
+use super::check;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Policy {
@@ -112,24 +113,25 @@ pub(super) fn rows_json(stmt: &Statement, rows: &Rows) -> Vec<serde_json::Value>
         .collect()
 }
 
+pub(super) fn not_found(key: &[Value]) -> DbApiError {
+    let id: Vec<String> = key
+        .iter()
+        .map(|v| match v.to_json() {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect();
+    DbApiError::NotFound(format!(
+        "Record with identifier '{}' not found.",
+        id.join("|")
+    ))
+}
+
 pub(super) async fn apply<S: Session>(
     s: &mut S,
     cx: &WriteCx<'_>,
     op: &Op<'_>,
 ) -> Result<serde_json::Value, DbApiError> {
-    let not_found = |key: &[Value]| {
-        let id: Vec<String> = key
-            .iter()
-            .map(|v| match v.to_json() {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            })
-            .collect();
-        DbApiError::NotFound(format!(
-            "Record with identifier '{}' not found.",
-            id.join("|")
-        ))
-    };
     match op {
         Op::Insert { record, upsert } => {
             let upsert_keys = upsert.then_some(&cx.key_cols[..]);
@@ -181,7 +183,9 @@ pub(super) async fn apply<S: Session>(
             // MySQL reports rows *changed*, so an update to identical values says 0: check
             // existence instead of trusting the count.
             s.execute(&stmt.sql, &stmt.values).await?;
-            select_keys_checked(s, cx, key, not_found).await
+            visible(s, cx, key.clone())
+                .await?
+                .ok_or_else(|| not_found(&key))
         }
         Op::DeleteByKey { record } => {
             let key = key_of(cx, record)?;
@@ -200,7 +204,9 @@ pub(super) async fn apply<S: Session>(
                     .next()
                     .ok_or_else(|| not_found(&key));
             }
-            let before = select_keys_checked(s, cx, key.clone(), not_found).await?;
+            let before = visible(s, cx, key.clone())
+                .await?
+                .ok_or_else(|| not_found(&key))?;
             let stmt = cx.planner.delete(&scope, &[])?;
             s.execute(&stmt.sql, &stmt.values).await?;
             Ok(before)
@@ -208,17 +214,17 @@ pub(super) async fn apply<S: Session>(
     }
 }
 
-pub(super) async fn select_keys_checked<S: Session>(
+/// The result columns of one key's row, if the role may see it (its filter applies).
+pub(super) async fn visible<S: Session>(
     s: &mut S,
     cx: &WriteCx<'_>,
     key: Vec<Value>,
-    not_found: impl Fn(&[Value]) -> DbApiError,
-) -> Result<serde_json::Value, DbApiError> {
+) -> Result<Option<serde_json::Value>, DbApiError> {
     let params = TableParams {
         fields: returning_fields(&cx.returning),
         ..TableParams::default()
     };
-    let keys = vec![key.clone()];
+    let keys = vec![key];
     let scope = Scope {
         params: &params,
         keys: Some((&cx.key_cols, &keys)),
@@ -227,10 +233,7 @@ pub(super) async fn select_keys_checked<S: Session>(
     };
     let stmt = cx.planner.select(&scope, Some(1))?;
     let rows = s.query(&stmt.sql, &stmt.values).await?;
-    rows_json(&stmt, &rows)
-        .into_iter()
-        .next()
-        .ok_or_else(|| not_found(&key))
+    Ok(rows_json(&stmt, &rows).into_iter().next())
 }
 
 pub(super) fn returning_fields(cols: &[String]) -> Vec<super::super::params::Field> {
@@ -258,7 +261,12 @@ pub(super) async fn run_batch<S: Session>(
     let mut failed = Vec::new();
     let mut first_error = None;
     for (i, op) in ops.iter().enumerate() {
-        match apply(s, cx, op).await {
+        let outcome = if check::needed(cx, op) {
+            check::guarded(s, cx, op, policy == Policy::Rollback).await
+        } else {
+            apply(s, cx, op).await
+        };
+        match outcome {
             Ok(v) => results.push(v),
             Err(e) => {
                 failed.push(i);
