@@ -151,16 +151,25 @@ async fn update_scope<S: Session>(
     }
     s.begin().await?;
     let result = async {
-        let matched = matching_keys(s, cx, &scope).await?;
-        let keys = matched.clone();
-        let by_key = Scope {
-            params: &TableParams::default(),
-            keys: Some((&cx.key_cols, &keys)),
-            role_filter: None,
-            lookups: cx.call.lookups,
+        let matched = if cx.planner.dialect.supports_returning() {
+            // One atomic UPDATE; RETURNING gives the keys as written, for the check.
+            let stmt = cx.planner.update(record, &[], &scope, &cx.key_cols)?;
+            s.query(&stmt.sql, &stmt.values).await?.rows
+        } else {
+            let matched = matching_keys(s, cx, &scope).await?;
+            let keys = matched.clone();
+            // The role filter again: a row changed by someone else since it was matched must
+            // not be written unless the role still sees it.
+            let by_key = Scope {
+                params: &TableParams::default(),
+                keys: Some((&cx.key_cols, &keys)),
+                role_filter: cx.call.role_filter,
+                lookups: cx.call.lookups,
+            };
+            let stmt = cx.planner.update(record, &[], &by_key, &[])?;
+            s.execute(&stmt.sql, &stmt.values).await?;
+            matched
         };
-        let stmt = cx.planner.update(record, &[], &by_key, &[])?;
-        s.execute(&stmt.sql, &stmt.values).await?;
         if check && check::count(s, cx, &matched, cx.call.role_filter).await? < matched.len() {
             return Err(check::forbidden());
         }
