@@ -307,6 +307,28 @@ async fn scenario<D: Database>(db: D, tag: &str) {
         "{status} {body}"
     );
     assert_eq!(api.rows().await, base);
+    // Stop (the default): records before the refused one stay written, later ones are not tried.
+    let (status, body) = api
+        .call(
+            Method::Post,
+            "",
+            "",
+            json!([{"owner_id": 1, "name": "first"}, {"owner_id": 2, "name": "bad"}, {"owner_id": 1, "name": "never"}]),
+            role,
+        )
+        .await;
+    assert_eq!(
+        body["error"]["context"]["error"],
+        json!([1]),
+        "{status} {body}"
+    );
+    assert_eq!(
+        body["error"]["context"]["resource"][1]["error"]["status_code"], 403,
+        "{body}"
+    );
+    let mut base = base;
+    base.push(owned(1, "first"));
+    assert_eq!(api.rows().await, base);
     let (status, body) = api
         .call(Method::Post, "", "continue=true", batch, role)
         .await;
