@@ -10,6 +10,7 @@ pub mod router;
 mod services;
 pub mod session;
 mod status;
+mod system;
 mod system_service;
 pub mod tunnel;
 

@@ -23,6 +23,7 @@
 
 pub mod access;
 pub mod api_key;
+pub mod authz;
 pub mod jwt;
 pub mod keys;
 pub mod password;

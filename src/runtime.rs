@@ -35,6 +35,8 @@ pub enum StartError {
     },
     #[error("cannot start the worker for CPU {cpu}: {message}")]
     Worker { cpu: usize, message: String },
+    #[error("system database contents: {0}")]
+    State(String),
 }
 
 /// Process-wide, read-only after start; every core holds an `Arc` of it.
@@ -95,11 +97,12 @@ pub fn start(
         listeners.push(l);
     }
 
-    let services = crate::system::services::merged(&config, &boot.services, None)?;
     let config = Arc::new(config);
+    let first = crate::system::state::snapshot(Arc::clone(&config), boot.state, None)
+        .map_err(StartError::State)?;
     let shared = Arc::new(Shared {
         router: Router::new(),
-        snapshot: SnapshotCell::new(Arc::clone(&config), services),
+        snapshot: SnapshotCell::new(first),
         stats: cpus
             .iter()
             .map(|_| Arc::new(CoreStats::default()))

@@ -8,7 +8,9 @@
 
 pub mod migrations;
 pub mod revocations;
+pub mod rows;
 pub mod services;
+pub mod state;
 pub mod users;
 
 use std::sync::Arc;
@@ -36,6 +38,8 @@ pub enum BootError {
     Key(String),
     #[error("{0}")]
     Admin(String),
+    #[error("system database contents: {0}")]
+    State(String),
     #[error("cannot start the bootstrap runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -55,8 +59,8 @@ pub fn open(config: &Config) -> Result<AnyDb, percore_connector::DbError> {
 /// What start-up hands to the workers.
 pub struct Boot {
     pub keys: Arc<KeySet>,
-    /// Services stored through the system API.
-    pub services: Vec<services::Stored>,
+    /// What the system API stored: services, roles, apps, CORS entries, scripts, ...
+    pub state: state::Loaded,
     /// Sessions logged out before this start (on any instance), still in force.
     pub revoked: std::collections::HashSet<String>,
 }
@@ -92,13 +96,14 @@ pub fn bootstrap(config: &Config, passwords: &Passwords) -> Result<Boot, BootErr
                 }
             }
         }
-        Ok::<_, BootError>((revocations::active(&db).await?, services::load(&db).await?))
+        let loaded = state::load(&db, config).await.map_err(BootError::State)?;
+        Ok::<_, BootError>((revocations::active(&db).await?, loaded))
     })??;
-    let (revoked, services) = revoked;
+    let (revoked, state) = revoked;
     Ok(Boot {
         keys: Arc::new(signing_keys(config)?),
         revoked,
-        services,
+        state,
     })
 }
 
@@ -155,7 +160,7 @@ pub async fn create_admin(
 }
 
 /// Polls the system database every `every` for what other instances changed (revoked sessions,
-/// stored services) until `stop` says the server is going away. Runs on its own thread: the
+/// and the change counter the system API bumps) until `stop` says the server is going away. Runs on its own thread: the
 /// workers never wait on it.
 pub fn watch(
     shared: Arc<crate::runtime::Shared>,
@@ -169,7 +174,7 @@ pub fn watch(
                 return;
             };
             let _ = block_on(async {
-                let mut seen = services::fingerprint(&db).await.ok();
+                let mut seen = state::version(&db).await.ok();
                 loop {
                     tokio::select! {
                         _ = stop.wait_for(|s| *s) => return,
@@ -179,32 +184,16 @@ pub fn watch(
                         Ok(set) => shared.revoked.merge(set),
                         Err(e) => tracing::warn!(error = %e, "cannot read revoked sessions"),
                     }
-                    let now = services::fingerprint(&db).await.ok();
+                    let now = state::version(&db).await.ok();
                     if now.is_some() && now != seen {
                         seen = now;
-                        if let Err(e) = publish_services(&db, &shared).await {
-                            tracing::warn!(error = %e, "cannot reload stored services");
+                        if let Err(e) = state::publish(&db, &shared).await {
+                            tracing::warn!(error = %e, "cannot reload the system database");
                         }
                     }
                 }
             });
         })
-}
-
-/// Reloads the stored services and publishes a snapshot serving them on every core.
-pub async fn publish_services(db: &AnyDb, shared: &crate::runtime::Shared) -> Result<(), String> {
-    let stored = services::load(db).await.map_err(|e| e.to_string())?;
-    let current = shared.snapshot.load();
-    let next = services::merged(&current.config, &stored, Some(&current.services))
-        .map_err(|e| e.to_string())?;
-    let next = Arc::new(next);
-    shared.snapshot.publish(|cur| crate::config::Snapshot {
-        config: Arc::clone(&cur.config),
-        services: Arc::clone(&next),
-        cors: Arc::clone(&cur.cors),
-        generation: 0,
-    });
-    Ok(())
 }
 
 /// The configured secret, or one generated on first start and kept (0600) in the data dir.

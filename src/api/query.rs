@@ -31,6 +31,14 @@ impl<'a> Query<'a> {
         names.iter().find_map(|n| self.get(n))
     }
 
+    /// This query with `name=value` set in front (so it wins over a caller's own).
+    pub fn with(&self, name: &'a str, value: String) -> Query<'a> {
+        let mut pairs = Vec::with_capacity(self.pairs.len() + 1);
+        pairs.push((Cow::Borrowed(name), Cow::Owned(value)));
+        pairs.extend(self.pairs.iter().cloned());
+        Query { pairs }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
     }

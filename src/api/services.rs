@@ -52,6 +52,10 @@ pub async fn call(
             let id = percent_decode(&r["service/".len()..]).into_owned();
             return super::system_service::handle(worker, req, method, query, Some(&id)).await;
         }
+        ("system", r) => {
+            let path = percent_decode(r).into_owned();
+            return super::system::handle(worker, req, method, query, &path).await;
+        }
         _ => {}
     }
     let snapshot = worker.snapshot();

@@ -53,7 +53,7 @@ async fn all(w: &Worker) -> Result<Vec<(Stored, bool)>, ApiError> {
         .map(|(name, config)| {
             (
                 Stored {
-                    id: 0,
+                    id: stored::configured_id(&name),
                     name,
                     config,
                 },
@@ -69,6 +69,18 @@ async fn all(w: &Worker) -> Result<Vec<(Stored, bool)>, ApiError> {
             .map(|s| (s, false)),
     );
     Ok(out)
+}
+
+/// The id of the stored or configured service `name`, as `role_service_access.service_id`
+/// names it.
+pub fn service_id(w: &Worker, name: &str) -> Option<i64> {
+    let snapshot = w.snapshot();
+    let def = snapshot.services.get(name)?;
+    let configured = name == "db" || snapshot.config.services.contains_key(name);
+    if configured {
+        return Some(stored::configured_id(name));
+    }
+    def.stored_id
 }
 
 async fn list(w: &Worker) -> Result<Response, ApiError> {
@@ -123,7 +135,7 @@ fn records(body: &[u8]) -> Result<Vec<Map<String, Json>>, ApiError> {
 }
 
 async fn publish(w: &Worker) -> Result<(), ApiError> {
-    crate::system::publish_services(&w.system, &w.shared)
+    crate::system::state::changed(&w.system, &w.shared)
         .await
         .map_err(|e| ApiError::new(500, e))
 }

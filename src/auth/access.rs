@@ -293,3 +293,13 @@ fn scalar_as_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
         )),
     }
 }
+
+impl Default for AccessSnapshot {
+    /// No roles and no apps: every non-admin call is refused.
+    fn default() -> Self {
+        AccessSnapshot {
+            roles: HashMap::new(),
+            apps: HashMap::new(),
+        }
+    }
+}

@@ -19,8 +19,28 @@ pub struct Snapshot {
     pub services: Arc<BTreeMap<String, Arc<ServiceDef>>>,
     /// CORS entries compiled once per publish.
     pub cors: Arc<crate::api::cors::CorsPolicy>,
+    /// Roles, apps, users' roles and lookups, compiled for the per-request check.
+    pub authz: Arc<crate::auth::authz::Authz>,
+    /// Event scripts by event name.
+    pub scripts: Arc<crate::system::state::EventScripts>,
     /// Bumped on every publish, so a reader can tell two snapshots apart cheaply.
     pub generation: u64,
+}
+
+impl Snapshot {
+    /// Configuration alone, with nothing from a system database (tests, tools).
+    pub fn of_config(config: Arc<Config>) -> Snapshot {
+        // `Config::validate` compiled these entries already; no CORS at all is the safe fallback.
+        let cors = Arc::new(crate::api::cors::CorsPolicy::new(&config.cors).unwrap_or_default());
+        Snapshot {
+            config,
+            services: Arc::new(BTreeMap::new()),
+            cors,
+            authz: Arc::default(),
+            scripts: Arc::default(),
+            generation: 0,
+        }
+    }
 }
 
 /// The process-wide cell holding the current snapshot.
@@ -28,15 +48,8 @@ pub struct Snapshot {
 pub struct SnapshotCell(Arc<ArcSwap<Snapshot>>);
 
 impl SnapshotCell {
-    pub fn new(config: Arc<Config>, services: BTreeMap<String, Arc<ServiceDef>>) -> Self {
-        // `Config::validate` compiled these entries already; no CORS at all is the safe fallback.
-        let cors = Arc::new(crate::api::cors::CorsPolicy::new(&config.cors).unwrap_or_default());
-        SnapshotCell(Arc::new(ArcSwap::from_pointee(Snapshot {
-            config,
-            services: Arc::new(services),
-            cors,
-            generation: 0,
-        })))
+    pub fn new(first: Snapshot) -> Self {
+        SnapshotCell(Arc::new(ArcSwap::from_pointee(first)))
     }
 
     pub fn load(&self) -> Arc<Snapshot> {
@@ -64,13 +77,15 @@ mod tests {
 
     #[test]
     fn readers_see_published_snapshots() {
-        let cell = SnapshotCell::new(Arc::new(Config::default()), BTreeMap::new());
+        let cell = SnapshotCell::new(Snapshot::of_config(Arc::new(Config::default())));
         let mut reader = cell.reader();
         assert_eq!(reader.load().generation, 0);
         cell.publish(|cur| Snapshot {
             config: Arc::clone(&cur.config),
             services: Arc::clone(&cur.services),
             cors: Arc::clone(&cur.cors),
+            authz: Arc::clone(&cur.authz),
+            scripts: Arc::clone(&cur.scripts),
             generation: 0,
         });
         assert_eq!(reader.load().generation, 1);

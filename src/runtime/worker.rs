@@ -38,6 +38,9 @@ pub struct Worker {
     pub services: crate::services::Registry,
     /// This core's connections to the system database.
     pub system: crate::services::AnyDb,
+    /// The system API's table engine over the system database (its own connections, opened
+    /// on first use: most cores never serve an admin).
+    pub system_api: crate::services::AnyService,
     /// Failed logins seen on this core (per account and per client address).
     pub throttle: crate::auth::throttle::CoreThrottle,
 }
@@ -111,6 +114,10 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             Ok(db) => db,
             Err(e) => return fail(e.to_string()),
         };
+        let system_api = match crate::system::open(&ctx.shared.snapshot.load().config) {
+            Ok(db) => crate::services::AnyService::system(db),
+            Err(e) => return fail(e.to_string()),
+        };
         let worker = Rc::new(Worker {
             index: ctx.index,
             cpu,
@@ -123,6 +130,7 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             max_connections: ctx.max_connections,
             services: crate::services::Registry::default(),
             system,
+            system_api,
             throttle: crate::auth::throttle::CoreThrottle::new(Default::default()),
         });
         let _ = ctx.ready.send(Ok(()));

@@ -14,6 +14,7 @@ use percore_postgres::PostgresDatabase;
 use percore_sqlite::SqliteDatabase;
 
 use super::any_db::AnyDb;
+use super::db::error::DbApiError;
 use super::db::service::{DbService, SchemaVersion};
 use super::db::{self, DbCall};
 use crate::config::services::ServiceConfig;
@@ -25,6 +26,8 @@ pub struct ServiceDef {
     pub name: String,
     pub config: ServiceConfig,
     pub schema_version: Arc<SchemaVersion>,
+    /// The row id of a service stored through the system API; `None` for configured ones.
+    pub stored_id: Option<i64>,
 }
 
 /// Statically dispatched: every handler is compiled once per connector.
@@ -40,6 +43,46 @@ impl AnyService {
             AnyService::Sqlite(s) => db::handle(s, call).await,
             AnyService::Postgres(s) => db::handle(s, call).await,
             AnyService::Mysql(s) => db::handle(s, call).await,
+        }
+    }
+
+    /// The columns of `table`, from this core's schema cache.
+    pub async fn columns(&self, table: &str) -> Result<Vec<String>, DbApiError> {
+        let schema = match self {
+            AnyService::Sqlite(s) => s.table(table).await?,
+            AnyService::Postgres(s) => s.table(table).await?,
+            AnyService::Mysql(s) => s.table(table).await?,
+        };
+        Ok(schema.columns.iter().map(|c| c.name.clone()).collect())
+    }
+
+    /// The service's table names, from this core's schema cache.
+    pub async fn table_names(&self) -> Result<Rc<Vec<String>>, DbApiError> {
+        match self {
+            AnyService::Sqlite(s) => s.table_names(false).await,
+            AnyService::Postgres(s) => s.table_names(false).await,
+            AnyService::Mysql(s) => s.table_names(false).await,
+        }
+    }
+
+    /// The system API's engine: the generic table engine over the system database, with
+    /// password hashes hidden and DreamFactory's relation names.
+    pub fn system(db: AnyDb) -> AnyService {
+        const HIDDEN: &[&str] = &["password_hash"];
+        const PREFIX: &str = "percore_";
+        // DreamFactory's system resources page at 1000 records, as its own limit does.
+        let make = |name: &str| (name.to_string(), 1000, false, Arc::default());
+        let (name, max, upsert, version) = make("system");
+        match db {
+            AnyDb::Sqlite(db) => AnyService::Sqlite(
+                DbService::new(name, db, max, upsert, version).for_system(HIDDEN, PREFIX),
+            ),
+            AnyDb::Postgres(db) => AnyService::Postgres(
+                DbService::new(name, db, max, upsert, version).for_system(HIDDEN, PREFIX),
+            ),
+            AnyDb::Mysql(db) => AnyService::Mysql(
+                DbService::new(name, db, max, upsert, version).for_system(HIDDEN, PREFIX),
+            ),
         }
     }
 

@@ -81,26 +81,6 @@ pub async fn load(db: &AnyDb) -> Result<Vec<Stored>, DbError> {
     Ok(out)
 }
 
-/// A cheap fingerprint of the table, polled by other instances to notice changes.
-pub async fn fingerprint(db: &AnyDb) -> Result<(i64, i64), DbError> {
-    let sql = format!(
-        "SELECT COUNT(*), MAX({}) FROM {}",
-        quoted(db, "last_modified_date"),
-        quoted(db, "percore_service")
-    );
-    let rows = db.query(&sql, &[]).await?;
-    let int = |v: Option<&Value>| match v {
-        Some(Value::Int(i)) => *i,
-        Some(Value::Text(t)) => t.parse().unwrap_or(0),
-        _ => 0,
-    };
-    let row = rows.rows.first();
-    Ok((
-        int(row.and_then(|r| r.first())),
-        int(row.and_then(|r| r.get(1))),
-    ))
-}
-
 fn config_json(c: &ServiceConfig) -> String {
     serde_json::to_value(&c.config)
         .map(|v| v.to_string())
@@ -226,17 +206,34 @@ pub fn merged(
     Ok(all
         .into_iter()
         .map(|(name, cfg)| {
+            let stored_id = stored
+                .iter()
+                .find(|s| s.name == name && !config.services.contains_key(&name))
+                .map(|s| s.id);
             let def = match previous.and_then(|p| p.get(&name)) {
-                Some(old) if old.config == cfg => Arc::clone(old),
+                Some(old) if old.config == cfg && old.stored_id == stored_id => Arc::clone(old),
                 _ => Arc::new(ServiceDef {
                     name: name.clone(),
                     config: cfg,
                     schema_version: Arc::default(),
+                    stored_id,
                 }),
             };
             (name, def)
         })
         .collect())
+}
+
+/// The id a service declared in configuration shows through the system API (and that
+/// `role_service_access.service_id` names it by): derived from the name, so it is the same on
+/// every instance and across restarts and reorderings of the file, and far above the ids the
+/// database hands out to stored services.
+pub fn configured_id(name: &str) -> i64 {
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    1_000_000_000 + (hash % 1_000_000_000) as i64
 }
 
 /// A stored service as the system API shows it: no password, URL passwords masked.

@@ -72,7 +72,7 @@ pub async fn relations<D: Database>(
         .foreign_keys
         .iter()
         .map(|fk| Relation {
-            name: format!("{}_by_{}", fk.ref_table, fk.column),
+            name: format!("{}_by_{}", svc.public_name(&fk.ref_table), fk.column),
             kind: Kind::BelongsTo,
             field: fk.column.clone(),
             ref_table: fk.ref_table.clone(),
@@ -91,7 +91,7 @@ pub async fn relations<D: Database>(
             .filter(|fk| fk.ref_table == table.name)
         {
             out.push(Relation {
-                name: format!("{}_by_{}", other.name, fk.column),
+                name: format!("{}_by_{}", svc.public_name(&other.name), fk.column),
                 kind: Kind::HasMany,
                 field: fk.ref_column.clone(),
                 ref_table: other.name.clone(),
@@ -100,7 +100,11 @@ pub async fn relations<D: Database>(
             // A junction: this key plus a key to some other table.
             for far in other.foreign_keys.iter().filter(|f| f.column != fk.column) {
                 out.push(Relation {
-                    name: format!("{}_by_{}", far.ref_table, other.name),
+                    name: format!(
+                        "{}_by_{}",
+                        svc.public_name(&far.ref_table),
+                        svc.public_name(&other.name)
+                    ),
                     kind: Kind::ManyMany {
                         junction: other.name.clone(),
                         junction_field: fk.column.clone(),

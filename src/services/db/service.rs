@@ -41,6 +41,12 @@ pub struct DbService<D: Database> {
     pub db: D,
     pub max_records: u64,
     pub allow_upsert: bool,
+    /// Columns no call can read, filter, order or write (the system API's `password_hash`):
+    /// removed from the cached schema, so nothing downstream ever sees them.
+    hidden_columns: &'static [&'static str],
+    /// Left out of relation names (the system tables' `percore_`), so relations read as
+    /// DreamFactory's: `role_service_access_by_role_id`.
+    table_prefix: &'static str,
     version: Arc<SchemaVersion>,
     cache: RefCell<Cache>,
 }
@@ -58,9 +64,23 @@ impl<D: Database> DbService<D> {
             db,
             max_records,
             allow_upsert,
+            hidden_columns: &[],
+            table_prefix: "",
             version,
             cache: RefCell::default(),
         }
+    }
+
+    /// This service as the system API's engine over the system database.
+    pub fn for_system(mut self, hidden: &'static [&'static str], prefix: &'static str) -> Self {
+        self.hidden_columns = hidden;
+        self.table_prefix = prefix;
+        self
+    }
+
+    /// A table's name as relation names show it.
+    pub fn public_name<'t>(&self, table: &'t str) -> &'t str {
+        table.strip_prefix(self.table_prefix).unwrap_or(table)
     }
 
     fn fresh_cache(&self) {
@@ -109,7 +129,13 @@ impl<D: Database> DbService<D> {
         if let Some(t) = self.cache.borrow().tables.get(table) {
             return Ok(Rc::clone(t));
         }
-        let schema = Rc::new(self.db.describe(table).await?.ok_or_else(missing)?);
+        let mut schema = self.db.describe(table).await?.ok_or_else(missing)?;
+        if !self.hidden_columns.is_empty() {
+            schema
+                .columns
+                .retain(|c| !self.hidden_columns.contains(&c.name.as_str()));
+        }
+        let schema = Rc::new(schema);
         self.cache
             .borrow_mut()
             .tables

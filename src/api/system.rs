@@ -1,0 +1,191 @@
+//! `/api/v2/system/{resource}`: percore's own state, for system admins, in DreamFactory's shape.
+//!
+//! The table resources (admin, user, role, app, cors, lookup, event_script) are served by the
+//! same table engine as database services, over the system database: `{"resource":[...]}`,
+//! `ids`, `filter`, `fields`, `limit`/`offset`/`order`, `related`, batches and their policies
+//! all behave exactly as on `_table`. What is particular to a resource is small and lives in
+//! [`resources`]: which table, the scope a resource is confined to (admins and users share a
+//! table), and the fields written for the caller (password hashes, API keys, dates).
+//!
+//! The stages of a call: admin check -> records prepared ([`resources::prepare`]) -> the table
+//! engine -> after a write, passwords and nested records ([`nested`]) -> republish the
+//! snapshot on every core and bump the change counter for other instances.
+
+mod environment;
+mod nested;
+mod resources;
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value as Json};
+
+use super::Query;
+use crate::envelope::ApiError;
+use crate::http::response::Body;
+use crate::http::{Method, Request, Response};
+use crate::runtime::Worker;
+use crate::services::db::filter::{self, Expr};
+use crate::services::db::write::parse_records;
+use crate::services::db::DbCall;
+use resources::Resource;
+
+pub async fn handle(
+    w: &Worker,
+    req: &Request<'_>,
+    method: Method,
+    query: &Query<'_>,
+    path: &str,
+) -> Response {
+    if let Err(r) = super::session::require_admin(w, req, query) {
+        return r;
+    }
+    let path = path.trim_matches('/');
+    let (name, rest) = path.split_once('/').unwrap_or((path, ""));
+    let result = match (name, method) {
+        ("", Method::Get | Method::Head) => Ok(index()),
+        ("environment", Method::Get | Method::Head) => Ok(environment::get(w)),
+        ("event", Method::Get | Method::Head) => environment::events(w).await,
+        ("environment" | "event" | "", _) => Err(ApiError::new(
+            405,
+            format!("{method} is not supported on 'system/{name}'."),
+        )),
+        _ => match Resource::named(name) {
+            Some(res) => table(w, req, method, query, res, rest).await,
+            None => Err(ApiError::not_found(format!(
+                "Resource 'system/{}' not found.",
+                crate::services::db::params::truncate(name)
+            ))),
+        },
+    };
+    result.unwrap_or_else(|e| Response::error(&e))
+}
+
+/// `GET /api/v2/system`: the resources, as DreamFactory lists them.
+fn index() -> Response {
+    let mut names: Vec<&str> = resources::ALL.iter().map(|r| r.name).collect();
+    names.extend(["service", "environment", "event"]);
+    names.sort_unstable();
+    let resource: Vec<Json> = names.iter().map(|n| json!({ "name": n })).collect();
+    Response::json_value(200, &json!({ "resource": resource }))
+}
+
+async fn table(
+    w: &Worker,
+    req: &Request<'_>,
+    method: Method,
+    query: &Query<'_>,
+    res: &'static Resource,
+    rest: &str,
+) -> Result<Response, ApiError> {
+    let scope: Option<Expr> = match res.scope {
+        Some(f) => Some(filter::parse(f).map_err(|e| ApiError::new(500, e.to_string()))?),
+        None => None,
+    };
+    let writes = matches!(
+        method,
+        Method::Post | Method::Put | Method::Patch | Method::Delete
+    );
+    // Writes are rewritten: fields the caller may not set are set for them, and nested
+    // records and passwords are taken out to be written after the parent.
+    let mut prepared = None;
+    let body: Bytes = if matches!(method, Method::Post | Method::Put | Method::Patch) {
+        let parsed = parse_records(req.body()).map_err(|e| e.to_api())?;
+        let p = resources::prepare(w, res, method, query, parsed).await?;
+        let body = p.body.clone();
+        prepared = Some(p);
+        body
+    } else {
+        Bytes::copy_from_slice(req.body())
+    };
+    let resource = if rest.is_empty() {
+        format!("_table/{}", res.table)
+    } else {
+        format!("_table/{}/{}", res.table, rest)
+    };
+    let no_lookups = |_: &str| None;
+    let call = DbCall {
+        method,
+        resource: &resource,
+        query,
+        body: &body,
+        lookups: &no_lookups,
+        role_filter: scope.as_ref(),
+    };
+    let response = w.system_api.handle(&call).await;
+    if !writes || response.status >= 300 {
+        return Ok(present(res, response));
+    }
+    let written = json_of(&response);
+    if let Some(p) = prepared {
+        nested::after_write(w, res, &p, rest, written.as_ref()).await?;
+    }
+    if (res.name == "user" || res.name == "admin") && method == Method::Delete {
+        resources::revoke_deleted(w, written.as_ref()).await?;
+    }
+    crate::system::state::changed(&w.system, &w.shared)
+        .await
+        .map_err(|e| ApiError::new(500, format!("The change was stored but not applied: {e}")))?;
+    Ok(present(res, response))
+}
+
+/// A complete JSON response's value (system responses are small and never streamed).
+fn json_of(r: &Response) -> Option<Json> {
+    match &r.body {
+        Body::Full(b) => serde_json::from_slice(b).ok(),
+        _ => None,
+    }
+}
+
+/// Reads show stored JSON text (`filters`, `config`) as JSON, and hide private lookups.
+fn present(res: &Resource, mut r: Response) -> Response {
+    if r.status >= 300 {
+        return r;
+    }
+    let Some(mut value) = json_of(&r) else {
+        return r;
+    };
+    fix_json_text(&mut value, res);
+    if let Ok(bytes) = serde_json::to_vec(&value) {
+        r.body = Body::Full(Bytes::from(bytes));
+    }
+    r
+}
+
+fn fix_json_text(v: &mut Json, res: &Resource) {
+    match v {
+        Json::Array(items) => items.iter_mut().for_each(|i| fix_json_text(i, res)),
+        Json::Object(m) => {
+            for key in ["filters", "config"] {
+                if let Some(Json::String(text)) = m.get(key) {
+                    if let Ok(parsed) = serde_json::from_str::<Json>(text) {
+                        m.insert(key.to_string(), parsed);
+                    }
+                }
+            }
+            if res.name == "lookup" && m.get("private").is_some_and(truthy) {
+                m.insert("value".into(), Json::String("********".into()));
+            }
+            m.values_mut().for_each(|i| fix_json_text(i, res));
+        }
+        _ => {}
+    }
+}
+
+fn truthy(v: &Json) -> bool {
+    matches!(v, Json::Bool(true)) || v.as_i64() == Some(1)
+}
+
+/// `{"resource":[...]}` with the top-level fields (`ids`, `filter`, ...) kept.
+fn body_of(items: Vec<Map<String, Json>>, top: Option<Map<String, Json>>, single: bool) -> Bytes {
+    let value = match (single, top) {
+        (true, _) => Json::Object(items.into_iter().next().unwrap_or_default()),
+        (false, top) => {
+            let mut m = top.unwrap_or_default();
+            m.insert(
+                "resource".into(),
+                Json::Array(items.into_iter().map(Json::Object).collect()),
+            );
+            Json::Object(m)
+        }
+    };
+    Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
+}
