@@ -12,6 +12,7 @@ pub mod session;
 mod status;
 mod system_service;
 pub mod tunnel;
+mod user;
 
 use bytes::Bytes;
 

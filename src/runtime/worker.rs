@@ -40,6 +40,8 @@ pub struct Worker {
     pub system: crate::services::AnyDb,
     /// Failed logins seen on this core (per account and per client address).
     pub throttle: crate::auth::throttle::CoreThrottle,
+    /// Self-registrations seen on this core, per client address.
+    pub registrations: crate::auth::throttle::CoreThrottle,
 }
 
 /// The snapshot behind a per-core, non-atomic count. The `Rc` around the `Arc` is deliberate:
@@ -124,6 +126,9 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             services: crate::services::Registry::default(),
             system,
             throttle: crate::auth::throttle::CoreThrottle::new(Default::default()),
+            registrations: crate::auth::throttle::CoreThrottle::new(
+                crate::auth::throttle::Policy::registrations(),
+            ),
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;
