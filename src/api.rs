@@ -13,6 +13,7 @@ mod status;
 mod system;
 mod system_service;
 pub mod tunnel;
+mod user;
 
 use bytes::Bytes;
 

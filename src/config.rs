@@ -79,6 +79,11 @@ pub struct AuthConfig {
     /// How long after login an expired token may still be refreshed.
     #[serde(with = "humantime_serde")]
     pub refresh_ttl: Duration,
+    /// DreamFactory's `allow_open_registration`: anyone may create an account through
+    /// `POST /api/v2/user/register`. Off by default.
+    pub open_registration: bool,
+    /// DreamFactory's `open_reg_role_id`: the role self-registered users get (none when unset).
+    pub registration_role_id: Option<i64>,
 }
 
 impl Default for AuthConfig {
@@ -87,6 +92,8 @@ impl Default for AuthConfig {
             jwt_secret: None,
             session_ttl: Duration::from_secs(24 * 3600),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            open_registration: false,
+            registration_role_id: None,
         }
     }
 }
@@ -249,7 +256,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let h = &self.http;
-        let checks: [(bool, &'static str, &str); 9] = [
+        let checks: [(bool, &'static str, &str); 10] = [
             (self.backlog > 0, "backlog", "must be at least 1"),
             (
                 !self.shutdown_timeout.is_zero(),
@@ -285,6 +292,11 @@ impl Config {
                 !h.body_timeout.is_zero(),
                 "http.body_timeout",
                 "must be above zero",
+            ),
+            (
+                self.auth.registration_role_id.is_none_or(|id| id > 0),
+                "auth.registration_role_id",
+                "must be a role id (1 or more)",
             ),
             (
                 tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
@@ -377,6 +389,27 @@ mod tests {
                 Some("http")
             );
             assert_eq!(env_top_key("PERCORE_LISTN"), None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn open_registration_comes_from_nested_env_keys() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Flags { backlog: None }).unwrap();
+            assert!(!c.auth.open_registration);
+            assert_eq!(c.auth.registration_role_id, None);
+            jail.set_env("PERCORE_AUTH__OPEN_REGISTRATION", "true");
+            jail.set_env("PERCORE_AUTH__REGISTRATION_ROLE_ID", "3");
+            let c = Config::load(None, Flags { backlog: None }).unwrap();
+            assert!(c.auth.open_registration);
+            assert_eq!(c.auth.registration_role_id, Some(3));
+            jail.set_env("PERCORE_AUTH__REGISTRATION_ROLE_ID", "0");
+            let err = Config::load(None, Flags { backlog: None }).unwrap_err();
+            assert!(
+                err.to_string().contains("auth.registration_role_id"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -149,7 +149,9 @@ pub async fn create_admin(
         password_hash: &hash,
         first_name: "System",
         last_name: "Admin",
+        name: None,
         is_sys_admin: true,
+        role_id: None,
     };
     users::create(db, &user).await.map_err(|e| match e.kind {
         percore_connector::ErrorKind::Constraint => {

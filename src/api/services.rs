@@ -45,6 +45,19 @@ pub async fn call(
         ("user", "session") => {
             return super::session::handle(worker, req, method, query, false).await
         }
+        ("user", "register") => return super::user::register(worker, req, method, query).await,
+        ("user", "profile") => {
+            return super::user::profile(worker, req, method, query, false).await
+        }
+        ("user", "password") => {
+            return super::user::password(worker, req, method, query, false).await
+        }
+        ("system", "admin/profile") => {
+            return super::user::profile(worker, req, method, query, true).await
+        }
+        ("system", "admin/password") => {
+            return super::user::password(worker, req, method, query, true).await
+        }
         ("system", "service") => {
             return super::system_service::handle(worker, req, method, query, None).await
         }

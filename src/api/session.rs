@@ -3,27 +3,67 @@
 //! refreshes it inside the refresh window, DELETE logs out. Tokens are stateless JWTs; logout
 //! records the token's id as revoked, which every core checks without a lock.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arc_swap::ArcSwap;
 use serde_json::{json, Value as Json};
 
 use super::Query;
 use crate::auth::jwt::{Claims, TokenError};
-use crate::auth::throttle::ThrottleKey;
+use crate::auth::throttle::{CoreThrottle, ThrottleKey};
 use crate::envelope::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::runtime::Worker;
 use crate::system::users::{self, User};
 
 /// Token ids logged out, shared by all cores: read on every authenticated request (a pointer
-/// load and a hash lookup), written only on logout.
+/// load and a hash lookup or two), written only on logout, refresh and password change.
 #[derive(Default)]
-pub struct Revoked(ArcSwap<HashSet<String>>);
+pub struct Revoked(ArcSwap<RevokedSet>);
+
+/// Entries as stored (`jti`s, and [`user_cutoff`] keys), plus the cutoffs parsed out of them.
+#[derive(Default, Clone)]
+struct RevokedSet {
+    entries: HashSet<String>,
+    /// user id -> unix second: that user's tokens issued before it are revoked.
+    cutoffs: HashMap<i64, u64>,
+}
+
+impl RevokedSet {
+    fn add(&mut self, entry: String) {
+        if let Some((user, at)) = parse_user_cutoff(&entry) {
+            let cutoff = self.cutoffs.entry(user).or_default();
+            *cutoff = (*cutoff).max(at);
+        }
+        self.entries.insert(entry);
+    }
+}
+
+/// The revocation entry for "every token of `user_id` issued before `at`". It lives in the same
+/// table as token ids (which are 32 hex digits, so the two cannot collide) and so reaches other
+/// instances and survives restarts the same way, at no cost for a user who never had one.
+pub fn user_cutoff(user_id: i64, at: u64) -> String {
+    format!("user:{user_id}:{at}")
+}
+
+fn parse_user_cutoff(entry: &str) -> Option<(i64, u64)> {
+    let (user, at) = entry.strip_prefix("user:")?.split_once(':')?;
+    Some((user.parse().ok()?, at.parse().ok()?))
+}
 
 impl Revoked {
     pub fn contains(&self, jti: &str) -> bool {
-        self.0.load().contains(jti)
+        self.0.load().entries.contains(jti)
+    }
+
+    /// Whether a token with these claims was revoked, alone or with all of its user's tokens.
+    pub fn rejects(&self, claims: &Claims) -> bool {
+        let set = self.0.load();
+        set.entries.contains(&claims.jti)
+            || set
+                .cutoffs
+                .get(&claims.user_id)
+                .is_some_and(|&cutoff| claims.iat < cutoff)
     }
 
     /// Whether every session of `user_id` has ended (the user was deleted). Sets hold few
@@ -35,8 +75,8 @@ impl Revoked {
 
     pub fn insert(&self, jti: &str) {
         self.0.rcu(|set| {
-            let mut next = HashSet::clone(set);
-            next.insert(jti.to_string());
+            let mut next = RevokedSet::clone(set);
+            next.add(jti.to_string());
             next
         });
     }
@@ -46,12 +86,21 @@ impl Revoked {
         if from_db.iter().all(|j| self.contains(j)) {
             return;
         }
-        self.0
-            .rcu(|set| set.union(&from_db).cloned().collect::<HashSet<_>>());
+        self.0.rcu(|set| {
+            let mut next = RevokedSet::clone(set);
+            for entry in &from_db {
+                next.add(entry.clone());
+            }
+            next
+        });
     }
 
     pub fn new(initial: HashSet<String>) -> Self {
-        Revoked(ArcSwap::from_pointee(initial))
+        let mut set = RevokedSet::default();
+        for entry in initial {
+            set.add(entry);
+        }
+        Revoked(ArcSwap::from_pointee(set))
     }
 }
 
@@ -61,11 +110,30 @@ pub fn user_revocation(user_id: i64) -> String {
 }
 
 /// Revokes a session on this instance at once, and in the system database for the others.
-async fn revoke(w: &Worker, claims: &Claims) -> Result<(), Response> {
+pub(super) async fn revoke(w: &Worker, claims: &Claims) -> Result<(), Response> {
     w.shared.revoked.insert(&claims.jti);
     crate::system::revocations::revoke(&w.system, &claims.jti, claims.rfx as i64)
         .await
         .map_err(|e| Response::error(&crate::services::db::error::db_error(&e)))
+}
+
+/// Revokes every token of `user_id` issued before this second, here and for other instances.
+/// The database row may be pruned once every such token is past its refresh window.
+pub(super) async fn revoke_user_sessions(w: &Worker, user_id: i64) -> Result<(), Response> {
+    let now = unix_now();
+    let entry = user_cutoff(user_id, now);
+    w.shared.revoked.insert(&entry);
+    let refresh_ttl = w.snapshot().config.auth.refresh_ttl.as_secs();
+    let until = now.saturating_add(refresh_ttl) as i64;
+    crate::system::revocations::revoke(&w.system, &entry, until)
+        .await
+        .map_err(|e| Response::error(&crate::services::db::error::db_error(&e)))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The session token from `Authorization: Bearer`, `X-DreamFactory-Session-Token`, or the
@@ -86,7 +154,7 @@ fn invalid_credentials() -> Response {
     Response::error(&ApiError::new(401, "Invalid credentials supplied."))
 }
 
-fn token_error(e: &TokenError) -> Response {
+pub(super) fn token_error(e: &TokenError) -> Response {
     let message = match e {
         TokenError::Expired => "Token has expired.",
         TokenError::Invalid(_) => "Invalid token.",
@@ -100,7 +168,7 @@ fn iso(unix: i64) -> String {
     )
 }
 
-fn session_json(token: Option<&str>, claims: &Claims, user: &User) -> Json {
+pub(super) fn session_json(token: Option<&str>, claims: &Claims, user: &User) -> Json {
     json!({
         "session_token": token,
         "session_id": claims.jti,
@@ -164,17 +232,8 @@ async fn login(w: &Worker, req: &Request<'_>, admin_only: bool) -> Response {
     };
     let account = ThrottleKey::account(login);
     let client = ThrottleKey::client(req.peer().ip());
-    if let Some(wait) = w
-        .throttle
-        .check(&account)
-        .or_else(|| w.throttle.check(&client))
-    {
-        let secs = wait.as_secs().max(1).to_string();
-        return Response::error(&ApiError::new(
-            429,
-            "Too many failed logins; try again later.",
-        ))
-        .header("Retry-After", secs);
+    if let Some(refused) = throttled(&w.throttle, &[&account, &client]) {
+        return refused;
     }
     let user = match users::by_email(&w.system, login).await {
         Ok(u) => u,
@@ -189,12 +248,30 @@ async fn login(w: &Worker, req: &Request<'_>, admin_only: bool) -> Response {
         .verify_async(password.to_string(), stored)
         .await;
     let allowed = user.filter(|u| ok && u.is_active && (u.is_sys_admin || !admin_only));
-    let Some(mut user) = allowed else {
+    let Some(user) = allowed else {
         w.throttle.failure(account);
         w.throttle.failure(client);
         return invalid_credentials();
     };
     w.throttle.success(&account);
+    Response::json_value(200, &new_session(w, user).await)
+}
+
+/// The 429 for a throttled key (the first of `keys` that must wait), with `Retry-After`.
+pub(super) fn throttled(throttle: &CoreThrottle, keys: &[&ThrottleKey]) -> Option<Response> {
+    let wait = keys.iter().find_map(|k| throttle.check(k))?;
+    let secs = wait.as_secs().max(1).to_string();
+    Some(
+        Response::error(&ApiError::new(
+            429,
+            "Too many failed attempts; try again later.",
+        ))
+        .header("Retry-After", secs),
+    )
+}
+
+/// Logs `user` in: a new token, `last_login_date` recorded, and DreamFactory's session JSON.
+pub(super) async fn new_session(w: &Worker, mut user: User) -> Json {
     let auth = &w.snapshot().config.auth;
     let claims = Claims::new(
         user.id,
@@ -208,14 +285,14 @@ async fn login(w: &Worker, req: &Request<'_>, admin_only: bool) -> Response {
     if let Ok(now) = users::touch_login(&w.system, user.id).await {
         user.last_login_date = Some(now);
     }
-    Response::json_value(200, &session_json(Some(&token), &claims, &user))
+    session_json(Some(&token), &claims, &user)
 }
 
 /// A token's verified, unrevoked claims, without touching the system database: what every
 /// request that carries a token pays (a signature check and a hash lookup).
 pub fn claims(w: &Worker, token: &str) -> Result<Claims, Response> {
     let claims = w.shared.keys.verify(token).map_err(|e| token_error(&e))?;
-    if w.shared.revoked.contains(&claims.jti) {
+    if w.shared.revoked.rejects(&claims) {
         return Err(Response::error(&ApiError::new(
             403,
             "Token has been revoked.",
@@ -252,7 +329,7 @@ pub fn require_admin(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Result
 }
 
 /// Verifies the request's token (not revoked, user still active).
-async fn verified(
+pub(super) async fn verified(
     w: &Worker,
     req: &Request<'_>,
     query: &Query<'_>,
@@ -270,7 +347,7 @@ async fn verified(
         w.shared.keys.verify(token)
     };
     let claims = verify.map_err(|e| token_error(&e))?;
-    if w.shared.revoked.contains(&claims.jti) {
+    if w.shared.revoked.rejects(&claims) {
         return Err(Response::error(&ApiError::new(
             403,
             "Token has been revoked.",
@@ -321,5 +398,36 @@ async fn logout(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
             Err(r) => r,
         },
         Err(e) => token_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(user_id: i64, iat: u64) -> Claims {
+        let ttl = std::time::Duration::from_secs(60);
+        Claims {
+            iat,
+            ..Claims::new(user_id, "a@b.co", false, None, ttl, ttl)
+        }
+    }
+
+    #[test]
+    fn a_user_cutoff_revokes_only_that_users_older_tokens() {
+        let revoked = Revoked::default();
+        let (old, new, other) = (claims(7, 100), claims(7, 200), claims(8, 100));
+        revoked.insert(&user_cutoff(7, 150));
+        assert!(revoked.rejects(&old));
+        assert!(!revoked.rejects(&new));
+        assert!(!revoked.rejects(&other));
+        // From the database (another instance), and a later cutoff wins over an earlier one.
+        revoked.merge(HashSet::from([user_cutoff(7, 250), "x".repeat(32)]));
+        assert!(revoked.rejects(&new));
+        assert!(revoked.contains(&"x".repeat(32)));
+        let restarted = Revoked::new(HashSet::from([user_cutoff(8, 101)]));
+        assert!(restarted.rejects(&other));
+        assert_eq!(parse_user_cutoff("user:x:1"), None);
+        assert_eq!(parse_user_cutoff(&"a".repeat(32)), None);
     }
 }

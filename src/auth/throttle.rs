@@ -74,6 +74,18 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// Self-registration per client address: every attempt counts, ten are free, then the same
+    /// doubling brake. Enough for a household or an office behind one address, and it turns a
+    /// script creating accounts in bulk into about one a minute per core.
+    pub fn registrations() -> Self {
+        Self {
+            free: 10,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Record {
     failures: u32,

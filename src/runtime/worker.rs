@@ -43,6 +43,8 @@ pub struct Worker {
     pub system_api: crate::services::AnyService,
     /// Failed logins seen on this core (per account and per client address).
     pub throttle: crate::auth::throttle::CoreThrottle,
+    /// Self-registrations seen on this core, per client address.
+    pub registrations: crate::auth::throttle::CoreThrottle,
 }
 
 /// The snapshot behind a per-core, non-atomic count. The `Rc` around the `Arc` is deliberate:
@@ -132,6 +134,9 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             system,
             system_api,
             throttle: crate::auth::throttle::CoreThrottle::new(Default::default()),
+            registrations: crate::auth::throttle::CoreThrottle::new(
+                crate::auth::throttle::Policy::registrations(),
+            ),
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;

@@ -10,7 +10,10 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
+    /// The display name; `first_name last_name` when absent.
+    pub name: Option<&'a str>,
     pub is_sys_admin: bool,
+    pub role_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +145,7 @@ pub async fn create(db: &AnyDb, u: &NewUser<'_>) -> Result<i64, DbError> {
         "last_name",
         "is_sys_admin",
         "is_active",
+        "role_id",
         "created_date",
     ];
     let mut sql = String::from("INSERT INTO ");
@@ -161,9 +165,12 @@ pub async fn create(db: &AnyDb, u: &NewUser<'_>) -> Result<i64, DbError> {
         d.placeholder(&mut sql, i);
     }
     sql.push(')');
-    let name = format!("{} {}", u.first_name, u.last_name)
-        .trim()
-        .to_string();
+    let name = match u.name {
+        Some(n) => n.to_string(),
+        None => format!("{} {}", u.first_name, u.last_name)
+            .trim()
+            .to_string(),
+    };
     let values = [
         Value::Text(u.email.trim().to_lowercase()),
         Value::Text(u.password_hash.to_string()),
@@ -172,6 +179,7 @@ pub async fn create(db: &AnyDb, u: &NewUser<'_>) -> Result<i64, DbError> {
         Value::Text(u.last_name.to_string()),
         Value::Bool(u.is_sys_admin),
         Value::Bool(true),
+        u.role_id.map_or(Value::Null, Value::Int),
         Value::Int(unix_now()),
     ];
     let done = db.execute(&sql, &values).await?;
@@ -196,4 +204,68 @@ pub async fn touch_login(db: &AnyDb, id: i64) -> Result<i64, DbError> {
     d.placeholder(&mut sql, 2);
     db.execute(&sql, &[Value::Int(now), Value::Int(id)]).await?;
     Ok(now)
+}
+
+/// `UPDATE percore_user SET col = $1, ... WHERE id = $n` for the given columns; the names are
+/// the caller's constants, the values are bound. (No "was a row changed" answer: MySQL counts
+/// rows whose values did not change as unaffected.)
+async fn update(db: &AnyDb, id: i64, changes: Vec<(&str, Value)>) -> Result<(), DbError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let d = db.dialect();
+    let mut sql = String::from("UPDATE ");
+    d.quote_ident(&mut sql, "percore_user");
+    sql.push_str(" SET ");
+    let mut values = Vec::with_capacity(changes.len() + 1);
+    for (i, (column, value)) in changes.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        d.quote_ident(&mut sql, column);
+        sql.push_str(" = ");
+        d.placeholder(&mut sql, i + 1);
+        values.push(value);
+    }
+    sql.push_str(" WHERE ");
+    d.quote_ident(&mut sql, "id");
+    sql.push_str(" = ");
+    d.placeholder(&mut sql, values.len() + 1);
+    values.push(Value::Int(id));
+    db.execute(&sql, &values).await.map(|_| ())
+}
+
+/// What a user may change about themselves (DreamFactory's profile); `None` leaves a field.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+pub async fn update_profile(db: &AnyDb, id: i64, p: ProfileChange) -> Result<(), DbError> {
+    let mut changes = Vec::new();
+    if let Some(email) = p.email {
+        changes.push(("email", Value::Text(email.trim().to_lowercase())));
+    }
+    for (column, value) in [
+        ("name", p.name),
+        ("first_name", p.first_name),
+        ("last_name", p.last_name),
+    ] {
+        if let Some(v) = value {
+            changes.push((column, Value::Text(v)));
+        }
+    }
+    update(db, id, changes).await
+}
+
+pub async fn set_password_hash(db: &AnyDb, id: i64, hash: &str) -> Result<(), DbError> {
+    update(
+        db,
+        id,
+        vec![("password_hash", Value::Text(hash.to_string()))],
+    )
+    .await
 }
