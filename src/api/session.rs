@@ -66,13 +66,6 @@ impl Revoked {
                 .is_some_and(|&cutoff| claims.iat < cutoff)
     }
 
-    /// Whether every session of `user_id` has ended (the user was deleted). Sets hold few
-    /// entries between prunes; the formatting costs less than a second set would to keep.
-    pub fn contains_user(&self, user_id: i64) -> bool {
-        let set = self.0.load();
-        !set.is_empty() && set.contains(&user_revocation(user_id))
-    }
-
     pub fn insert(&self, jti: &str) {
         self.0.rcu(|set| {
             let mut next = RevokedSet::clone(set);
@@ -102,11 +95,6 @@ impl Revoked {
         }
         Revoked(ArcSwap::from_pointee(set))
     }
-}
-
-/// The revocation entry that ends every session of a user (deleted users).
-pub fn user_revocation(user_id: i64) -> String {
-    format!("user:{user_id}")
 }
 
 /// Revokes a session on this instance at once, and in the system database for the others.
@@ -298,9 +286,7 @@ pub fn claims(w: &Worker, token: &str) -> Result<Claims, Response> {
             "Token has been revoked.",
         )));
     }
-    if w.snapshot().authz.inactive_users.contains(&claims.user_id)
-        || w.shared.revoked.contains_user(claims.user_id)
-    {
+    if w.snapshot().authz.inactive_users.contains(&claims.user_id) {
         return Err(Response::error(&ApiError::new(
             401,
             "The session's user no longer exists or is inactive.",

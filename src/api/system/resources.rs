@@ -326,9 +326,11 @@ pub async fn revoke_deleted(w: &Worker, written: Option<&Json>) -> Result<(), Ap
         Some(Json::Object(m)) => m.get("id").and_then(Json::as_i64).into_iter().collect(),
         _ => Vec::new(),
     };
-    let until = unix_now() + w.snapshot().config.auth.refresh_ttl.as_secs() as i64;
+    let now = unix_now();
+    let until = now + w.snapshot().config.auth.refresh_ttl.as_secs() as i64;
     for id in ids {
-        let key = crate::api::session::user_revocation(id);
+        // Every token issued up to now: ids are not reused, so none can be issued later.
+        let key = crate::api::session::user_cutoff(id, now as u64 + 1);
         w.shared.revoked.insert(&key);
         crate::system::revocations::revoke(&w.system, &key, until)
             .await
