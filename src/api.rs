@@ -4,10 +4,11 @@
 //! operational endpoints (`/healthz`, `/status`, `/metrics`) and the service namespace under
 //! `/api/v2`; auth and the database services plug in as the next stages.
 
+pub mod caller;
 pub mod cors;
 pub mod query;
 pub mod router;
-mod services;
+pub mod services;
 pub mod session;
 mod status;
 mod system;
@@ -71,7 +72,7 @@ async fn route(worker: &Worker, req: &Request<'_>) -> Response {
         Endpoint::Health => Response::json(200, Bytes::from_static(HEALTHY)),
         Endpoint::Status => status::status(worker),
         Endpoint::Metrics => status::metrics(worker),
-        Endpoint::ServiceList => services::list(worker),
+        Endpoint::ServiceList => services::list(worker, req, &query),
         Endpoint::Service => {
             services::call(
                 worker,

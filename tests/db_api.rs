@@ -13,7 +13,7 @@ use serde_json::json;
 fn crud_roundtrip_on_every_connector() {
     for b in backends() {
         let (svc, t) = (b.service, unique("crud"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let base = format!("{svc}/_table/{t}");
 
@@ -107,7 +107,7 @@ fn crud_roundtrip_on_every_connector() {
 fn filter_grammar_on_every_connector() {
     for b in backends() {
         let (svc, t) = (b.service, unique("filter"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let cases: [(&str, &[&str]); 14] = [
             ("age >= 40", &["Alan", "Grace"]),
@@ -154,7 +154,7 @@ fn filter_grammar_on_every_connector() {
 fn batch_policies_on_every_connector() {
     for b in backends() {
         let (svc, t) = (b.service, unique("batch"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let base = format!("{svc}/_table/{t}");
         let batch = |n: u32| {
@@ -219,7 +219,7 @@ fn batch_policies_on_every_connector() {
 fn injection_attempts_are_refused_and_change_nothing() {
     for b in backends() {
         let (svc, t) = (b.service, unique("inject"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let base = format!("{svc}/_table/{t}");
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 fn large_results_stream_chunked_and_aggregates_group() {
     for b in backends() {
         let (svc, t) = (b.service, unique("stream"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let base = format!("{svc}/_table/{t}");
         let rows: Vec<Value> = (0..1500)
@@ -62,7 +62,7 @@ fn large_results_stream_chunked_and_aggregates_group() {
 fn schema_describe_alter_and_drop() {
     for b in backends() {
         let (svc, t) = (b.service, unique("schema"));
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         create_contacts(&mut c, svc, &t);
         let d = ok(call(&mut c, "GET", &format!("{svc}/_schema/{t}"), None));
         assert_eq!(d["primary_key"], json!(["id"]), "{svc}");
@@ -146,7 +146,7 @@ fn related_records_by_foreign_keys() {
             unique("tag"),
             unique("ordtag"),
         );
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         for t in [&jt, &ord, &tag, &cust] {
             let _ = call(&mut c, "DELETE", &format!("{svc}/_schema/{t}"), None);
         }
@@ -288,7 +288,7 @@ fn related_records_by_foreign_keys() {
 fn stored_procedures_and_functions() {
     for b in backends() {
         let svc = b.service;
-        let mut c = b.server.connect();
+        let mut c = b.server.admin();
         let (f, p) = (unique("add"), unique("twice"));
         match svc {
             "db" => {

@@ -71,8 +71,12 @@ impl Relay {
 }
 
 fn get(server: &Server, path: &str) -> common::Response {
-    let mut c = server.connect();
-    c.roundtrip(format!("GET /api/v2/{path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+    let mut c = server.admin();
+    let token = server.admin_token();
+    c.roundtrip(
+        format!("GET /api/v2/{path} HTTP/1.1\r\nHost: t\r\nX-DreamFactory-Session-Token: {token}\r\n\r\n")
+            .as_bytes(),
+    )
 }
 
 #[test]

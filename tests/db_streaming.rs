@@ -42,11 +42,12 @@ fn a_million_rows_stream_in_bounded_memory() {
     let server = Server::start(&[("PERCORE_CONFIG", config.to_str().unwrap())]);
     let baseline = peak_rss_kib(server.pid());
 
-    let mut c = server.connect();
+    let mut c = server.admin();
     c.stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
-    c.send(b"GET /api/v2/big/_table/big?limit=1000000 HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let token = server.admin_token();
+    c.send(format!("GET /api/v2/big/_table/big?limit=1000000 HTTP/1.1\r\nX-DreamFactory-Session-Token: {token}\r\nConnection: close\r\n\r\n").as_bytes());
     // Read and discard, counting: the client must not be what holds the rows either.
     let mut total = 0usize;
     let mut buf = vec![0u8; 256 * 1024];

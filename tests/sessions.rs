@@ -373,12 +373,26 @@ fn filters_use_the_sessions_lookups() {
         {"name": "id", "type": "id"}, {"name": "owner_id", "type": "integer"}, {"name": "owner_email", "type": "string"}
     ]}]});
     assert_eq!(
-        send(&mut c, "POST", "/api/v2/db/_schema", "", Some(schema)).status,
+        send(
+            &mut c,
+            "POST",
+            "/api/v2/db/_schema",
+            &bearer(&token),
+            Some(schema)
+        )
+        .status,
         201
     );
     let rows = json!([{"owner_id": me, "owner_email": EMAIL}, {"owner_id": me + 1, "owner_email": "x@y.z"}]);
     assert_eq!(
-        send(&mut c, "POST", "/api/v2/db/_table/notes", "", Some(rows)).status,
+        send(
+            &mut c,
+            "POST",
+            "/api/v2/db/_table/notes",
+            &bearer(&token),
+            Some(rows)
+        )
+        .status,
         201
     );
 
@@ -386,7 +400,7 @@ fn filters_use_the_sessions_lookups() {
     let r = send(&mut c, "GET", mine, &bearer(&token), None);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["resource"].as_array().unwrap().len(), 1);
-    // No session: the lookup has no value, which is a 400 naming it.
+    // No session and no API key: DreamFactory's 400.
     send(&mut c, "GET", mine, "", None).assert_error(400);
     send(&mut c, "GET", mine, &bearer("bad.token.here"), None).assert_error(401);
     assert_eq!(

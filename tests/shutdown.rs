@@ -26,7 +26,7 @@ fn sigterm_drains_in_flight_requests_and_refuses_new_connections() {
     // The in-flight request completes, told that the connection closes.
     busy.send(b"world");
     let r = busy.read_response(false);
-    r.assert_error(404);
+    r.assert_error(400);
     assert_eq!(r.header("connection"), Some("close"));
 
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
@@ -58,7 +58,7 @@ fn new_connections_are_refused_while_draining() {
         "accepting while draining"
     );
     busy.send(b"cd");
-    busy.read_response(false).assert_error(404);
+    busy.read_response(false).assert_error(400);
     assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
 }
 

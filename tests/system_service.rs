@@ -53,6 +53,11 @@ fn services_are_managed_at_run_time_by_admins() {
         ("PERCORE_ADMIN_EMAIL", EMAIL),
         ("PERCORE_ADMIN_PASSWORD", PASSWORD),
         ("PERCORE_SYSTEM_DB", system_db.as_str()),
+        // Instances of one deployment share the signing secret, so a session works on both.
+        (
+            "PERCORE_AUTH__JWT_SECRET",
+            "a-shared-test-secret-of-enough-length-0123456789",
+        ),
     ];
     let a = Server::start_with(&env, &["--cores", "2"]);
     let b = Server::start_with(&env, &["--cores", "1"]);
@@ -79,7 +84,7 @@ fn services_are_managed_at_run_time_by_admins() {
     // Served at once, on every core of this instance (new connections land anywhere).
     for _ in 0..4 {
         let mut other = a.connect();
-        let list = send(&mut other, "GET", "/api/v2", None, None).json();
+        let list = send(&mut other, "GET", "/api/v2", Some(&token), None).json();
         assert!(
             list["services"]
                 .as_array()
@@ -89,7 +94,7 @@ fn services_are_managed_at_run_time_by_admins() {
             "{list}"
         );
         assert_eq!(
-            send(&mut other, "GET", "/api/v2/live/_table", None, None).status,
+            send(&mut other, "GET", "/api/v2/live/_table", Some(&token), None).status,
             200
         );
     }
@@ -114,7 +119,7 @@ fn services_are_managed_at_run_time_by_admins() {
     // The other instance picks it up from the system database.
     let mut cb = b.connect();
     let deadline = Instant::now() + Duration::from_secs(8);
-    while send(&mut cb, "GET", "/api/v2/live/_table", None, None).status != 200 {
+    while send(&mut cb, "GET", "/api/v2/live/_table", Some(&token), None).status != 200 {
         assert!(
             Instant::now() < deadline,
             "the second instance never served the new service"
@@ -166,9 +171,9 @@ fn services_are_managed_at_run_time_by_admins() {
         .status,
         200
     );
-    send(&mut c, "GET", "/api/v2/live/_table", None, None).assert_error(404);
+    send(&mut c, "GET", "/api/v2/live/_table", Some(&token), None).assert_error(404);
     let deadline = Instant::now() + Duration::from_secs(8);
-    while send(&mut cb, "GET", "/api/v2/live/_table", None, None).status != 404 {
+    while send(&mut cb, "GET", "/api/v2/live/_table", Some(&token), None).status != 404 {
         assert!(
             Instant::now() < deadline,
             "the second instance kept serving a deleted service"

@@ -1,22 +1,41 @@
 //! The `/api/v2/{service}` namespace: the services published in the snapshot, dispatched to
 //! this core's instance of each.
 
-use percore_connector::Value;
 use serde_json::json;
 
+use super::caller::{authorize, Caller};
 use super::Query;
 use crate::envelope::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::runtime::Worker;
 use crate::services::db::DbCall;
 
-/// `GET /api/v2`: DreamFactory's `{"services":[...]}` listing.
-pub fn list(worker: &Worker) -> Response {
+/// `GET /api/v2`: DreamFactory's `{"services":[...]}` listing, of the services the caller's
+/// role has rules for (all of them for system admins).
+pub fn list(worker: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
+    let caller = match Caller::resolve(worker, req, query) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
     let snapshot = worker.snapshot();
+    let role = if caller.is_sys_admin() {
+        None
+    } else if caller.claims.is_none() && caller.app.is_none() {
+        return Response::error(&ApiError::new(
+            400,
+            "No session token or API key was given with the request.",
+        ));
+    } else {
+        match caller.role_id(&snapshot.authz) {
+            Some(role) => Some(role),
+            None => return Response::json_value(200, &json!({ "services": [] })),
+        }
+    };
     let services: Vec<_> = snapshot
         .services
         .values()
         .filter(|d| d.config.is_active)
+        .filter(|d| role.is_none_or(|r| snapshot.authz.access.sees(r, &d.name, caller.requestor)))
         .map(|d| {
             json!({
                 "name": d.name,
@@ -71,49 +90,72 @@ pub async fn call(
         }
         _ => {}
     }
+    let caller = match Caller::resolve(worker, req, query) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let resource = percent_decode(resource);
+    let call = ServiceCall {
+        method,
+        service: &name,
+        resource: resource.trim_matches('/'),
+        query,
+        body: req.body(),
+        caller: &caller,
+    };
+    dispatch(worker, &call).await
+}
+
+/// One call on a service: from a client, or from an event script through `platform.api`.
+pub struct ServiceCall<'a> {
+    pub method: Method,
+    /// The service's name, decoded.
+    pub service: &'a str,
+    /// The path after the service name, decoded, without slashes at either end.
+    pub resource: &'a str,
+    pub query: &'a Query<'a>,
+    pub body: &'a [u8],
+    pub caller: &'a Caller<'a>,
+}
+
+/// The pipeline after the caller is known: authorize -> the service's handler.
+pub async fn dispatch(worker: &Worker, call: &ServiceCall<'_>) -> Response {
     let snapshot = worker.snapshot();
+    // Authorization comes first, so a caller learns nothing about services it may not use.
+    let role_filter = match authorize(
+        call.caller,
+        &snapshot.authz,
+        call.service,
+        call.resource,
+        call.method,
+    ) {
+        Ok(filter) => filter,
+        Err(e) => return Response::error(&e),
+    };
     let Some(def) = snapshot
         .services
-        .get(name.as_ref())
+        .get(call.service)
         .filter(|d| d.config.is_active)
     else {
-        return Response::error(&ApiError::not_found(format!("Service '{name}' not found.")));
+        return Response::error(&ApiError::not_found(format!(
+            "Service '{}' not found.",
+            crate::services::db::params::truncate(call.service)
+        )));
     };
     let svc = match worker.services.instance(def, &snapshot.config.data_dir) {
         Ok(s) => s,
         Err(e) => return Response::error(&crate::services::db::error::db_error(&e)),
     };
-    let resource = percent_decode(resource);
-    // A session token, when given, must be valid; it feeds the `{user.*}` lookups.
-    let session = match super::session::token(req, query) {
-        None => None,
-        Some(token) => match super::session::claims(worker, token) {
-            Ok(claims) => Some((claims, token)),
-            Err(response) => return response,
-        },
-    };
-    let api_key = req
-        .header_str("x-dreamfactory-api-key")
-        .or_else(|| query.get("api_key"));
-    let lookups = |name: &str| -> Option<Value> {
-        let (claims, token) = session.as_ref()?;
-        match name {
-            "user.id" => Some(Value::Int(claims.user_id)),
-            "user.email" => Some(Value::Text(claims.email.clone())),
-            "session.token" | "session_token" => Some(Value::Text(token.to_string())),
-            "app.api_key" => api_key.map(|k| Value::Text(k.to_string())),
-            _ => None,
-        }
-    };
-    let call = DbCall {
-        method,
-        resource: &resource,
-        query,
-        body: req.body(),
+    let lookups = |name: &str| call.caller.lookup(&snapshot.authz, name);
+    let db_call = DbCall {
+        method: call.method,
+        resource: call.resource,
+        query: call.query,
+        body: call.body,
         lookups: &lookups,
-        role_filter: None,
+        role_filter,
     };
-    svc.handle(&call).await
+    svc.handle(&db_call).await
 }
 
 /// Path segments are percent-decoded (`+` stays a plus: only query strings use it for space).

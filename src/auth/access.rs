@@ -239,6 +239,20 @@ impl AccessSnapshot {
         }
     }
 
+    /// Whether `role_id` has any rule on `service` (or on all services) for `requestor`: what
+    /// `GET /api/v2` lists for it.
+    pub fn sees(&self, role_id: i64, service: &str, requestor: Requestor) -> bool {
+        let Some(role) = self.roles.get(&role_id).filter(|r| r.role.is_active) else {
+            return false;
+        };
+        let rules = &role.rules[requestor.index()];
+        rules
+            .services
+            .contains_key(service.to_ascii_lowercase().as_str())
+            || rules.all_any.is_some()
+            || rules.all_root.is_some()
+    }
+
     /// The active app whose API key is `key`.
     pub fn app_by_key(&self, key: &str) -> Option<&App> {
         let app = self.apps.get(&api_key::fingerprint(key))?;

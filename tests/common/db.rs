@@ -77,7 +77,12 @@ pub fn unique(name: &str) -> String {
 
 pub fn call(c: &mut Client, method: &str, path: &str, body: Option<Value>) -> Response {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let raw = format!("{method} /api/v2/{path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let auth = c
+        .token
+        .as_ref()
+        .map(|t| format!("X-DreamFactory-Session-Token: {t}\r\n"))
+        .unwrap_or_default();
+    let raw = format!("{method} /api/v2/{path} HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     c.roundtrip(raw.as_bytes())
 }
 

@@ -12,7 +12,14 @@ pub struct Server {
     pub addr: SocketAddr,
     child: Child,
     _data: Option<tempfile::TempDir>,
+    /// The first system admin's credentials (the test default unless the test set its own).
+    pub admin_email: String,
+    admin_password: String,
+    admin_token: std::cell::OnceCell<String>,
 }
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 impl Server {
     /// Starts `percore serve` on one core with extra `PERCORE_*` environment settings.
@@ -30,6 +37,15 @@ impl Server {
     /// A server on a data directory the caller keeps (to restart on the same state).
     pub fn start_in(data: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_percore"));
+        let given = |name: &str, default: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map_or(default.to_string(), |(_, v)| v.to_string())
+        };
+        let admin_email = given("PERCORE_ADMIN_EMAIL", ADMIN_EMAIL);
+        let admin_password = given("PERCORE_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        cmd.env("PERCORE_ADMIN_EMAIL", &admin_email)
+            .env("PERCORE_ADMIN_PASSWORD", &admin_password);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .args(args)
@@ -55,7 +71,37 @@ impl Server {
             addr,
             child,
             _data: None,
+            admin_email,
+            admin_password,
+            admin_token: std::cell::OnceCell::new(),
         }
+    }
+
+    /// A system admin's session token (logged in once per server).
+    pub fn admin_token(&self) -> String {
+        self.admin_token
+            .get_or_init(|| {
+                let body = serde_json::json!({"email": self.admin_email, "password": self.admin_password})
+                    .to_string();
+                let raw = format!(
+                    "POST /api/v2/system/admin/session HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let r = self.connect().roundtrip(raw.as_bytes());
+                assert_eq!(r.status, 200, "admin login: {}", String::from_utf8_lossy(&r.body));
+                r.json()["session_token"]
+                    .as_str()
+                    .expect("session_token")
+                    .to_string()
+            })
+            .clone()
+    }
+
+    /// A connection whose [`db::call`]s carry a system admin's session.
+    pub fn admin(&self) -> Client {
+        let mut c = self.connect();
+        c.token = Some(self.admin_token());
+        c
     }
 
     pub fn pid(&self) -> u32 {
@@ -135,6 +181,8 @@ impl Response {
 pub struct Client {
     pub stream: TcpStream,
     buf: Vec<u8>,
+    /// Sent as `X-DreamFactory-Session-Token` by the request helpers.
+    pub token: Option<String>,
 }
 
 impl Client {
@@ -147,6 +195,7 @@ impl Client {
         Client {
             stream,
             buf: Vec::new(),
+            token: None,
         }
     }
 
