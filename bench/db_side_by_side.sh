@@ -40,6 +40,7 @@ start_percore "$SERVER_CPU"
 
 cat > "$WORK/simple.lua" <<'LUA'
 local svc = os.getenv("SVC")
+wrk.headers["X-DreamFactory-API-Key"] = os.getenv("API_KEY")
 math.randomseed(42)
 request = function()
     return wrk.format("GET", "/api/v2/" .. svc .. "/_table/contact/" .. math.random(1, 100000))
@@ -52,7 +53,8 @@ wrk_rate() { # svc, path-or-script
     if [[ $2 == simple ]]; then
         out=$(SVC=$1 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/simple.lua" "http://$ADDR")
     else
-        out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "http://$ADDR/api/v2/$1/$COMPLEX_PATH")
+        out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" \
+            -H "X-DreamFactory-API-Key: $API_KEY" "http://$ADDR/api/v2/$1/$COMPLEX_PATH")
     fi
     if grep -q "Non-2xx" <<<"$out"; then echo "errors: $(grep Non-2xx <<<"$out")" >&2; fi
     awk '/Requests\/sec/ {print $2}' <<<"$out"

@@ -27,10 +27,29 @@ type = "mysql"
 [services.my.config]
 url = "$MYSQL_URL"
 TOML
-    taskset -c "$1" "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" \
+    PERCORE_ADMIN_EMAIL=bench@percore.local PERCORE_ADMIN_PASSWORD=bench-admin-password \
+        taskset -c "$1" "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" \
         --config "$WORK/percore.toml" --log-level warn > "$WORK/out" 2>"$WORK/err" &
     PID=$!
     for _ in $(seq 1 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
     ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
     [[ -n $ADDR ]] || { cat "$WORK/err"; exit 1; }
+    api_key_for_reads
+}
+
+# api_key_for_reads: an app whose role may GET every service (the shape of a mobile or IoT
+# client), so the benchmarks pay what such clients pay: the API key lookup and the role check.
+# Sets API_KEY.
+api_key_for_reads() {
+    local base="http://$ADDR/api/v2" token
+    token=$(curl -sf -X POST "$base/system/admin/session" \
+        -d '{"email":"bench@percore.local","password":"bench-admin-password"}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["session_token"])')
+    curl -sf -X POST "$base/system/role" -H "X-DreamFactory-Session-Token: $token" \
+        -d '{"resource":[{"name":"reader","role_service_access_by_role_id":[
+            {"service_id":null,"component":"*","verb_mask":1,"requestor_mask":1}]}]}' >/dev/null
+    API_KEY=$(curl -sf -X POST "$base/system/app?fields=api_key" -H "X-DreamFactory-Session-Token: $token" \
+        -d '{"resource":[{"name":"bench","role_id":1}]}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["resource"][0]["api_key"])')
+    export API_KEY
 }

@@ -28,6 +28,7 @@ fi
 start_percore 0
 cat > "$WORK/mix.lua" <<LUA
 math.randomseed(7)
+wrk.headers["X-DreamFactory-API-Key"] = "$API_KEY"
 local n = 0
 request = function()
     n = n + 1

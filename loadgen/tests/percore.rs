@@ -22,6 +22,9 @@ fn percore_bin() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// The system admin percore creates on first start; every API call needs a session.
+const ADMIN: &str = "admin@loadgen.test:loadgen-admin-pw";
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -43,6 +46,8 @@ fn start(bin: &PathBuf, data: &std::path::Path) -> (Server, String) {
             "--data-dir",
         ])
         .arg(data)
+        .env("PERCORE_ADMIN_EMAIL", ADMIN.split(':').next().unwrap())
+        .env("PERCORE_ADMIN_PASSWORD", ADMIN.split(':').nth(1).unwrap())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(
             std::fs::File::create(data.join("stderr.log")).unwrap(),
@@ -80,11 +85,25 @@ fn scenarios_and_sweep_against_percore() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (_server, base) = start(&bin, dir.path());
-    let schema = loadgen(&["run", &format!("{base}/api/v2/db/_schema"), "-n", "1"]);
-    if !schema.contains("Errors:        0") {
-        eprintln!("skipping the DB part: this percore has no DB API yet");
-    } else {
-        let seeded = loadgen(&["seed", "--base", &base, "--rows", "3000"]);
+    let schema = loadgen(&[
+        "run",
+        &format!("{base}/api/v2/db/_schema"),
+        "-n",
+        "1",
+        "--admin-login",
+        ADMIN,
+    ]);
+    assert!(schema.contains("Errors:        0"), "{schema}");
+    {
+        let seeded = loadgen(&[
+            "seed",
+            "--base",
+            &base,
+            "--rows",
+            "3000",
+            "--admin-login",
+            ADMIN,
+        ]);
         assert!(seeded.starts_with("seeded 3000"), "{seeded}");
         let ids = dir.path().join("ids.txt");
         let ids = ids.to_str().unwrap();
@@ -106,6 +125,8 @@ fn scenarios_and_sweep_against_percore() {
                 n,
                 "-c",
                 "10",
+                "--admin-login",
+                ADMIN,
             ]);
             assert!(out.contains("Errors:        0"), "{name}: {out}");
         }
@@ -118,14 +139,23 @@ fn scenarios_and_sweep_against_percore() {
             ids,
             "-c",
             "10",
+            "--admin-login",
+            ADMIN,
         ]);
         assert!(
             out.contains("Requests:      100") && out.contains("Errors:        0"),
             "{out}"
         );
-        assert!(
-            loadgen(&["seed", "--base", &base, "--rows", "3000"]).starts_with("already present")
-        );
+        assert!(loadgen(&[
+            "seed",
+            "--base",
+            &base,
+            "--rows",
+            "3000",
+            "--admin-login",
+            ADMIN
+        ])
+        .starts_with("already present"));
     }
     let out = dir.path().join("sweep");
     let bin = bin.to_str().unwrap();
