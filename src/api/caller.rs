@@ -58,7 +58,8 @@ impl<'r> Caller<'r> {
             .header_str("x-dreamfactory-api-key")
             .or_else(|| query.get("api_key"))
             .map(Cow::Borrowed);
-        if token.is_none() || api_key.is_none() {
+        // Only when nothing came in the head: a large body is not scanned on every call.
+        if token.is_none() && api_key.is_none() {
             let from_body = body_credentials(req.body());
             token = token.or(from_body.session_token);
             api_key = api_key.or(from_body.api_key);

@@ -156,7 +156,18 @@ fn iso(unix: i64) -> String {
     )
 }
 
-pub(super) fn session_json(token: Option<&str>, claims: &Claims, user: &User) -> Json {
+pub(super) fn session_json(w: &Worker, token: Option<&str>, claims: &Claims, user: &User) -> Json {
+    let snapshot = w.snapshot();
+    // The role as it is now: an admin's change shows on the next session call.
+    let role_id = snapshot
+        .authz
+        .user_roles
+        .get(&user.id)
+        .copied()
+        .or(user.role_id);
+    let role = role_id
+        .and_then(|r| snapshot.authz.access.role(r))
+        .map(|r| r.name.clone());
     json!({
         "session_token": token,
         "session_id": claims.jti,
@@ -169,8 +180,8 @@ pub(super) fn session_json(token: Option<&str>, claims: &Claims, user: &User) ->
         "last_login_date": user.last_login_date.map(iso),
         "host": hostname(),
         "token_expiry_date": iso(claims.exp as i64),
-        "role": Json::Null,
-        "role_id": user.role_id,
+        "role": role,
+        "role_id": role_id,
     })
 }
 
@@ -273,7 +284,7 @@ pub(super) async fn new_session(w: &Worker, mut user: User) -> Json {
     if let Ok(now) = users::touch_login(&w.system, user.id).await {
         user.last_login_date = Some(now);
     }
-    session_json(Some(&token), &claims, &user)
+    session_json(w, Some(&token), &claims, &user)
 }
 
 /// A token's verified, unrevoked claims, without touching the system database: what every
@@ -354,7 +365,7 @@ async fn current(w: &Worker, req: &Request<'_>, query: &Query<'_>, admin_only: b
         Ok((_, u)) if admin_only && !u.is_sys_admin => {
             Response::error(&ApiError::new(403, "Not a system admin."))
         }
-        Ok((claims, user)) => Response::json_value(200, &session_json(None, &claims, &user)),
+        Ok((claims, user)) => Response::json_value(200, &session_json(w, None, &claims, &user)),
         Err(r) => r,
     }
 }
@@ -368,7 +379,7 @@ async fn refresh(w: &Worker, req: &Request<'_>, query: &Query<'_>) -> Response {
             if let Err(r) = revoke(w, &claims).await {
                 return r;
             }
-            Response::json_value(200, &session_json(Some(&token), &next, &user))
+            Response::json_value(200, &session_json(w, Some(&token), &next, &user))
         }
         Err(r) => r,
     }
