@@ -43,3 +43,25 @@ const _: () = {
     const fn shared_across_cores<T: Send + Sync>() {}
     shared_across_cores::<Authz>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_come_from_the_user_app_pair_then_the_user_then_the_app() {
+        let mut authz = Authz::default();
+        authz.user_roles.insert(7, 2);
+        authz.user_app_roles.insert((7, 1), 3);
+        // Through app 1 with its default role 1: the pair's role wins.
+        assert_eq!(authz.role_for(Some(7), Some((1, Some(1)))), Some(3));
+        // Through another app: the user's own role.
+        assert_eq!(authz.role_for(Some(7), Some((9, Some(1)))), Some(2));
+        // A user without a role of their own, through an app: the app's default.
+        assert_eq!(authz.role_for(Some(8), Some((9, Some(1)))), Some(1));
+        // The key alone: the app's default; neither: none.
+        assert_eq!(authz.role_for(None, Some((9, Some(4)))), Some(4));
+        assert_eq!(authz.role_for(Some(8), None), None);
+        assert_eq!(authz.role_for(None, Some((9, None))), None);
+    }
+}

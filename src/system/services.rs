@@ -265,3 +265,18 @@ pub fn validate(name: &str, c: &ServiceConfig, data_dir: &Path) -> Result<(), Db
         .map(|_| ())
         .map_err(|e| DbError::new(ErrorKind::InvalidInput, e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::configured_id;
+
+    #[test]
+    fn configured_ids_are_stable_distinct_and_above_stored_ones() {
+        // Fixed: a role's service_id must name the same service after an upgrade.
+        assert_eq!(configured_id("db"), configured_id("db"));
+        assert_ne!(configured_id("db"), configured_id("pg"));
+        for name in ["db", "pg", "my", "a", ""] {
+            assert!((1_000_000_000..2_000_000_000).contains(&configured_id(name)));
+        }
+    }
+}
