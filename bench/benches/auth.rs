@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use percore::auth::access::{
-    verb, AccessSnapshot, Decision, FilterOp, Requestor, Role, RoleServiceAccess, ServerFilter,
+    verb, AccessSnapshot, App, Decision, FilterOp, Requestor, Role, RoleServiceAccess, ServerFilter,
 };
 use percore::auth::jwt::{Claims, KeySet};
 use percore::auth::keys::{KeyAlg, SigningKey};
@@ -77,7 +77,8 @@ fn password(c: &mut Criterion) {
 /// 50 roles of 20 rows each, spread over five services at every precedence level, some with
 /// server-side filters: a large deployment's worth, so the lookup is not flattered by a tiny
 /// table.
-fn access_snapshot() -> AccessSnapshot {
+/// The rules of 50 roles and 1000 apps, and one of the apps' keys.
+fn access_snapshot() -> (AccessSnapshot, String) {
     const ROLES: i64 = 50;
     let roles = (1..=ROLES)
         .map(|id| Role {
@@ -145,11 +146,25 @@ fn access_snapshot() -> AccessSnapshot {
             );
         }
     }
-    AccessSnapshot::compile(roles, rows, vec![]).expect("bench rules compile")
+    // 1000 apps, as a platform serving many client apps would hold.
+    let apps: Vec<App> = (1..=1000)
+        .map(|id| App {
+            id,
+            name: format!("app{id}"),
+            api_key: percore::auth::api_key::generate(),
+            role_id: Some(id % ROLES + 1),
+            is_active: true,
+        })
+        .collect();
+    let key = apps[499].api_key.clone();
+    (
+        AccessSnapshot::compile(roles, rows, apps).expect("bench rules compile"),
+        key,
+    )
 }
 
 fn verify_and_check(c: &mut Criterion) {
-    let snapshot = access_snapshot();
+    let (snapshot, app_key) = access_snapshot();
     let keys = KeySet::generate_hs256();
     let token = keys.sign(&claims());
     let request = |token: &str, resource: &str| {
@@ -167,6 +182,20 @@ fn verify_and_check(c: &mut Criterion) {
     });
     g.bench_function("HS256, falls through to service *", |b| {
         b.iter(|| request(black_box(&token), black_box("_proc/report")))
+    });
+    // The API-key path (a mobile or IoT client with no session): key -> app -> role -> check.
+    let app_key = app_key.as_str();
+    g.bench_function("API key lookup + role check", |b| {
+        b.iter(|| {
+            let app = snapshot.app_by_key(black_box(app_key)).expect("an app");
+            snapshot.check(
+                app.role_id.expect("a role"),
+                black_box("db"),
+                black_box("_table/contact/5"),
+                Method::Get,
+                Requestor::Api,
+            )
+        })
     });
     g.bench_function("role check alone", |b| {
         b.iter(|| {
