@@ -200,7 +200,15 @@ pub async fn prepare(
                 }
             }
             "role_service_access" | "role" => {}
-            "cors" => check_cors(&record)?,
+            "cors" => {
+                // Stored as DreamFactory's number; clients also send names (`["GET","POST"]`).
+                if let Some(m) = record.get_mut("method").filter(|m| !m.is_null()) {
+                    let mask: crate::api::cors::MethodMask = serde_json::from_value(m.clone())
+                        .map_err(|e| bad(format!("Invalid CORS method: {e}.")))?;
+                    *m = Json::from(mask.0);
+                }
+                check_cors(&record)?
+            }
             "event_script" => {
                 if let Some(c) = record.get_mut("config") {
                     if !c.is_string() && !c.is_null() {
