@@ -89,7 +89,10 @@ impl<'r> Caller<'r> {
     }
 
     pub fn role_id(&self, authz: &Authz) -> Option<i64> {
-        authz.role_for(self.claims.as_ref().map(|c| c.user_id), self.app)
+        authz.role_for(
+            self.claims.as_ref().map(|c| (c.user_id, c.role_id)),
+            self.app,
+        )
     }
 
     /// `{user.id}`, `{user.email}`, `{role.name}`, `{session.token}`, `{app.api_key}` and the

@@ -209,13 +209,28 @@ async fn users(db: &AnyDb, authz: &mut Authz) -> Result<(), DbError> {
         t = quoted(db, "percore_user"),
         no = "FALSE",
     );
+    let int = |v: &Value| match v {
+        Value::Int(i) => Some(*i),
+        Value::Text(t) => t.parse().ok(),
+        _ => None,
+    };
+    // Read first: a user registering between the two reads is then below the mark and found
+    // by the next reload, or above it and served by their token's role.
+    let max = format!(
+        "SELECT MAX({}) FROM {}",
+        quoted(db, "id"),
+        quoted(db, "percore_user")
+    );
+    authz.users_through = db
+        .query(&max, &[])
+        .await?
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(int)
+        .unwrap_or(0);
     let rows = db.query(&sql, &[]).await?;
     for r in rows.rows {
-        let int = |v: &Value| match v {
-            Value::Int(i) => Some(*i),
-            Value::Text(t) => t.parse().ok(),
-            _ => None,
-        };
         let Some(id) = int(&r[0]) else { continue };
         if let Some(role) = int(&r[1]) {
             authz.user_roles.insert(id, role);
