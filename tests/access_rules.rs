@@ -234,6 +234,44 @@ fn filters(server: &Server) {
         Some(json!({"owner_id": 1})),
     );
     r.assert_error(403);
+    // PUT replaces my row: not with someone else's owner.
+    let mine1 = ok(call(
+        &mut admin,
+        "GET",
+        "db/_table/contact?filter=name%3D'mine1'",
+        None,
+    ))["resource"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let put = json!({"name": "mine1", "owner_id": 1, "age": 99});
+    req(
+        &mut c,
+        &me,
+        "PUT",
+        &format!("db/_table/contact/{mine1}"),
+        Some(put),
+    )
+    .assert_error(403);
+    // Deleting someone else's rows by ids deletes nothing.
+    // (ids= is a scope here, as for an admin naming ids that do not exist: what matched.)
+    let r = req(&mut c, &me, "DELETE", "db/_table/contact?ids=1,2", None);
+    if r.status == 200 {
+        assert_eq!(r.json(), json!({"resource": []}));
+    } else {
+        r.assert_error(r.status);
+    }
+    let r = req(
+        &mut c,
+        &me,
+        "DELETE",
+        "db/_table/contact?filter=owner_id%3D102",
+        None,
+    );
+    assert!(
+        r.status < 300 || r.status == 404,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let after = all(&mut admin);
     assert_eq!(before, after);
     let r = req(

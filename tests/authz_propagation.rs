@@ -171,6 +171,22 @@ fn a_second_instance_enforces_changes_made_on_the_first() {
     eventually(REMOTE, "a deactivated user is refused on B", || {
         on_b(&mut cb, &Creds::token(&token)) == 401
     });
+    // A user deleted on A: their session is refused on B.
+    let gone = user(&mut admin, "gone@x.io", "gone password", Some(r));
+    let gone_token = login(&a, "gone@x.io", "gone password");
+    set_access(&mut admin, r, get_only());
+    eventually(REMOTE, "the doomed user works on B", || {
+        on_b(&mut cb, &Creds::token(&gone_token)) == 200
+    });
+    ok(call(
+        &mut admin,
+        "DELETE",
+        &format!("system/user/{gone}"),
+        None,
+    ));
+    eventually(REMOTE, "a deleted user is refused on B", || {
+        matches!(on_b(&mut cb, &Creds::token(&gone_token)), 401 | 403)
+    });
     // A CORS entry stored on A answers preflights on B.
     ok(call(
         &mut admin,
