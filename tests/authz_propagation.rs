@@ -255,6 +255,36 @@ fn cors_entries_from_the_system_api_answer_preflights() {
         "{:?}",
         cors_headers(&r)
     );
+    // A mask given as a list of verbs is stored as the mask, and holds.
+    let listed = ok(call(
+        &mut admin,
+        "POST",
+        "system/cors",
+        Some(json!({"resource": [
+        {"path": "api/v2/listed/*", "origin": good, "method": ["GET", "POST"]}]})),
+    ));
+    let listed = listed["resource"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        ok(call(
+            &mut admin,
+            "GET",
+            &format!("system/cors/{listed}"),
+            None
+        ))["method"],
+        3
+    );
+    let r = preflight(&server, "/api/v2/listed/x", good, "DELETE");
+    assert!(cors_headers(&r).is_empty(), "{:?}", cors_headers(&r));
+    let r = preflight(&server, "/api/v2/listed/x", good, "POST");
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET, POST"));
+    call(
+        &mut admin,
+        "POST",
+        "system/cors",
+        Some(json!({"resource": [
+        {"path": "x", "origin": good, "method": ["FETCH"]}]})),
+    )
+    .assert_error(400);
     // A path no entry matches: no CORS headers at all.
     let r = preflight(&server, "/api/v2/system/role", good, "GET");
     assert!(cors_headers(&r).is_empty(), "{:?}", cors_headers(&r));
