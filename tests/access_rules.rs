@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::db::{call, ok, PgSchema};
+use common::db::{call, ok};
 use common::sys::{app, contacts, login, names, req, role, user, Creds};
 use common::Server;
 use serde_json::{json, Value};
@@ -13,13 +13,7 @@ use serde_json::{json, Value};
 const PASSWORD: &str = "user password 1";
 
 fn with_each_system_db(prefix: &str, f: impl Fn(&Server)) {
-    f(&Server::start(&[]));
-    if common::db::reachable(&common::db::pg_url()) {
-        let schema = PgSchema::new(prefix);
-        let server = Server::start(&[("PERCORE_SYSTEM_DB", schema.url().as_str())]);
-        f(&server);
-        drop((server, schema));
-    }
+    common::sys::with_each_system_db(prefix, &[], f);
 }
 
 /// An API key whose app has a role with these access rows.

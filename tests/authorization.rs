@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::db::{call, ok, PgSchema};
+use common::db::{call, ok};
 use common::sys::{app, contacts, login, req, role, user, Creds};
 use common::Server;
 use percore::auth::jwt::{Claims, KeySet};
@@ -16,23 +16,8 @@ use serde_json::json;
 const SECRET: &str = "an-authorization-test-secret-0123456789abcdef";
 const PASSWORD: &str = "user password 1";
 
-fn start(schema: Option<&PgSchema>) -> Server {
-    let url = schema.map(PgSchema::url);
-    let mut env = vec![("PERCORE_AUTH__JWT_SECRET", SECRET)];
-    if let Some(u) = &url {
-        env.push(("PERCORE_SYSTEM_DB", u.as_str()));
-    }
-    Server::start(&env)
-}
-
 fn with_each_system_db(prefix: &str, f: impl Fn(&Server)) {
-    f(&start(None));
-    if common::db::reachable(&common::db::pg_url()) {
-        let schema = PgSchema::new(prefix);
-        let server = start(Some(&schema));
-        f(&server);
-        drop((server, schema));
-    }
+    common::sys::with_each_system_db(prefix, &[("PERCORE_AUTH__JWT_SECRET", SECRET)], f);
 }
 
 /// A token signed with the server's secret, with `edit` applied to its claims.

@@ -149,7 +149,10 @@ fn user_email_and_role_name_lookups_in_filters() {
 
 #[test]
 fn users_deleted_by_filter_and_admins_deactivated_are_refused() {
-    let server = Server::start(&[]);
+    common::sys::with_each_system_db("percore_edges_users", &[], deleted_and_deactivated);
+}
+
+fn deleted_and_deactivated(server: &Server) {
     let mut a = server.admin();
     contacts(&mut a, "contact");
     let r = role(
@@ -200,8 +203,8 @@ fn users_deleted_by_filter_and_admins_deactivated_are_refused() {
             .is_empty(),
         "{related}"
     );
-    let t1 = login(&server, "n1@x.io", PASSWORD);
-    let t2 = login(&server, "n2@x.io", PASSWORD);
+    let t1 = login(server, "n1@x.io", PASSWORD);
+    let t2 = login(server, "n2@x.io", PASSWORD);
     let mut c = server.connect();
     req(
         &mut c,
@@ -253,7 +256,7 @@ fn users_deleted_by_filter_and_admins_deactivated_are_refused() {
     ))["resource"][0]["id"]
         .as_i64()
         .unwrap();
-    let t = login(&server, "admin2@x.io", PASSWORD);
+    let t = login(server, "admin2@x.io", PASSWORD);
     assert_eq!(
         req(&mut c, &Creds::token(&t), "GET", "system/role", None).status,
         200

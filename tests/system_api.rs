@@ -5,19 +5,13 @@
 
 mod common;
 
-use common::db::{call, ok, PgSchema};
+use common::db::{call, ok};
 use common::sys::{names, req, Creds};
 use common::{Client, Server};
 use serde_json::{json, Value};
 
 fn with_each_system_db(prefix: &str, f: impl Fn(&Server)) {
-    f(&Server::start(&[]));
-    if common::db::reachable(&common::db::pg_url()) {
-        let schema = PgSchema::new(prefix);
-        let server = Server::start(&[("PERCORE_SYSTEM_DB", schema.url().as_str())]);
-        f(&server);
-        drop((server, schema));
-    }
+    common::sys::with_each_system_db(prefix, &[], f);
 }
 
 fn ids(v: &Value) -> Vec<i64> {

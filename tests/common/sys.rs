@@ -191,21 +191,17 @@ pub fn names(v: &Value) -> Vec<String> {
     out
 }
 
-/// The system database backends to run a suite against: SQLite always, PostgreSQL (a fresh
-/// schema) when reachable. Each comes with the env to start a server on it.
-pub fn system_dbs(prefix: &str) -> Vec<(String, Option<super::db::PgSchema>)> {
-    let mut out = vec![("sqlite".to_string(), None)];
+/// Runs `f` on a server with the embedded SQLite system database, then (when reachable) on
+/// one whose system database is a fresh PostgreSQL schema; `env` is added to both.
+pub fn with_each_system_db(prefix: &str, env: &[(&str, &str)], f: impl Fn(&Server)) {
+    f(&Server::start(env));
     if super::db::reachable(&super::db::pg_url()) {
         let schema = super::db::PgSchema::new(prefix);
-        out.push(("pg".to_string(), Some(schema)));
-    }
-    out
-}
-
-/// A one-core server on `system_db`'s database (the data directory's SQLite for `None`).
-pub fn start_on(schema: Option<&super::db::PgSchema>) -> Server {
-    match schema {
-        Some(s) => Server::start(&[("PERCORE_SYSTEM_DB", s.url().as_str())]),
-        None => Server::start(&[]),
+        let url = schema.url();
+        let mut env = env.to_vec();
+        env.push(("PERCORE_SYSTEM_DB", url.as_str()));
+        let server = Server::start(&env);
+        f(&server);
+        drop((server, schema));
     }
 }
