@@ -28,11 +28,12 @@ use crate::runtime::Worker;
 static HEALTHY: &[u8] = br#"{"status":"ok"}"#;
 
 /// CORS around routing: preflights are answered before routing and auth, every other response
-/// is decorated. Without CORS entries (the common case) this costs the snapshot load (which
+/// is decorated, by the configured entries and those stored through `system/cors` alike.
+/// Without CORS entries (the common case) this costs the snapshot load (which
 /// the handlers need anyway) and one `is_empty()` check.
 pub async fn dispatch(worker: &Worker, req: &Request<'_>) -> Response {
     let snapshot = worker.snapshot();
-    if snapshot.config.cors.is_empty() {
+    if snapshot.cors.is_empty() {
         drop(snapshot);
         return route(worker, req).await;
     }

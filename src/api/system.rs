@@ -101,6 +101,23 @@ async fn table(
     } else {
         format!("_table/{}/{}", res.table, rest)
     };
+    // A private lookup is masked by its `private` flag, so a field list without it must still
+    // read it (and drop it again after masking).
+    let fields = query.get_any(&["fields", "select"]);
+    let add_private = res.name == "lookup"
+        && fields.is_some_and(|f| {
+            !f.trim().is_empty()
+                && f.split(',')
+                    .map(str::trim)
+                    .all(|c| c != "*" && c != "private")
+        });
+    let widened;
+    let query = if add_private {
+        widened = query.with("fields", format!("{},private", fields.unwrap_or_default()));
+        &widened
+    } else {
+        query
+    };
     let no_lookups = |_: &str| None;
     let call = DbCall {
         method,
@@ -112,7 +129,7 @@ async fn table(
     };
     let response = w.system_api.handle(&call).await;
     if !writes || response.status >= 300 {
-        return Ok(present(res, response));
+        return Ok(present(res, response, add_private));
     }
     let written = json_of(&response);
     if let Some(p) = prepared {
@@ -124,7 +141,7 @@ async fn table(
     crate::system::state::changed(&w.system, &w.shared)
         .await
         .map_err(|e| ApiError::new(500, format!("The change was stored but not applied: {e}")))?;
-    Ok(present(res, response))
+    Ok(present(res, response, add_private))
 }
 
 /// A complete JSON response's value (system responses are small and never streamed).
@@ -135,24 +152,27 @@ fn json_of(r: &Response) -> Option<Json> {
     }
 }
 
-/// Reads show stored JSON text (`filters`, `config`) as JSON, and hide private lookups.
-fn present(res: &Resource, mut r: Response) -> Response {
+/// Reads show stored JSON text (`filters`, `config`) as JSON, and hide private lookups
+/// (`drop_private`: the flag was read only for that, and is not shown).
+fn present(res: &Resource, mut r: Response, drop_private: bool) -> Response {
     if r.status >= 300 {
         return r;
     }
     let Some(mut value) = json_of(&r) else {
         return r;
     };
-    fix_json_text(&mut value, res);
+    fix_json_text(&mut value, res, drop_private);
     if let Ok(bytes) = serde_json::to_vec(&value) {
         r.body = Body::Full(Bytes::from(bytes));
     }
     r
 }
 
-fn fix_json_text(v: &mut Json, res: &Resource) {
+fn fix_json_text(v: &mut Json, res: &Resource, drop_private: bool) {
     match v {
-        Json::Array(items) => items.iter_mut().for_each(|i| fix_json_text(i, res)),
+        Json::Array(items) => items
+            .iter_mut()
+            .for_each(|i| fix_json_text(i, res, drop_private)),
         Json::Object(m) => {
             for key in ["filters", "config"] {
                 if let Some(Json::String(text)) = m.get(key) {
@@ -161,10 +181,17 @@ fn fix_json_text(v: &mut Json, res: &Resource) {
                     }
                 }
             }
-            if res.name == "lookup" && m.get("private").is_some_and(truthy) {
+            if res.name == "lookup"
+                && m.get("private").is_some_and(truthy)
+                && m.contains_key("value")
+            {
                 m.insert("value".into(), Json::String("********".into()));
             }
-            m.values_mut().for_each(|i| fix_json_text(i, res));
+            if drop_private {
+                m.remove("private");
+            }
+            m.values_mut()
+                .for_each(|i| fix_json_text(i, res, drop_private));
         }
         _ => {}
     }

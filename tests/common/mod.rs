@@ -310,3 +310,4 @@ impl Client {
     }
 }
 pub mod db;
+pub mod sys;

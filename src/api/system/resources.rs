@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value as Json};
 
 use super::super::Query;
-use crate::api::cors::{CorsEntry, CorsPolicy};
+use crate::api::cors::{CorsEntry, CorsPolicy, MethodMask};
 use crate::envelope::ApiError;
 use crate::http::Method;
 use crate::runtime::Worker;
@@ -201,12 +201,7 @@ pub async fn prepare(
             }
             "role_service_access" | "role" => {}
             "cors" => {
-                // Stored as DreamFactory's number; clients also send names (`["GET","POST"]`).
-                if let Some(m) = record.get_mut("method").filter(|m| !m.is_null()) {
-                    let mask: crate::api::cors::MethodMask = serde_json::from_value(m.clone())
-                        .map_err(|e| bad(format!("Invalid CORS method: {e}.")))?;
-                    *m = Json::from(mask.0);
-                }
+                normalize_method(&mut record)?;
                 check_cors(&record)?
             }
             "event_script" => {
@@ -304,6 +299,18 @@ pub fn access_fields(w: &Worker, record: &mut Map<String, Json>) -> Result<(), A
     crate::auth::access::AccessSnapshot::compile(vec![role], vec![row], Vec::new())
         .map(|_| ())
         .map_err(|e| bad(format!("Invalid role service access: {e}.")))
+}
+
+/// The `method` column holds DreamFactory's verb mask; a list of verbs (`["GET","POST"]`) or a
+/// verb name is stored as that mask, or it would be stored as text and read back as no mask
+/// at all (every method).
+fn normalize_method(record: &mut Map<String, Json>) -> Result<(), ApiError> {
+    if let Some(m) = record.get_mut("method").filter(|m| !m.is_null()) {
+        let mask: MethodMask = serde_json::from_value(m.clone())
+            .map_err(|e| bad(format!("Invalid CORS entry: method: {e}.")))?;
+        *m = Json::from(mask.0);
+    }
+    Ok(())
 }
 
 fn check_cors(record: &Map<String, Json>) -> Result<(), ApiError> {
