@@ -170,6 +170,14 @@ pub async fn prepare(
             }
         }
         if res.is_users() {
+            // `percore_user.role_id` predates the role table's foreign keys (SQLite cannot add
+            // one to an existing table), so the reference is checked here, as the database
+            // checks it for apps and role access.
+            if let Some(role) = record.get("role_id").and_then(Json::as_i64) {
+                if w.snapshot().authz.access.role(role).is_none() {
+                    return Err(bad(format!("Role {role} does not exist.")));
+                }
+            }
             for k in ["password", "new_password"] {
                 match record.remove(k) {
                     Some(Json::String(p)) => {
