@@ -146,6 +146,17 @@ pub async fn prepare(
     let regenerate = query
         .get("regenerate")
         .is_some_and(|v| v != "false" && v != "0");
+    let scoped = query.get_any(&["ids", "filter"]).is_some()
+        || parsed
+            .top
+            .as_ref()
+            .is_some_and(|t| t.contains_key("ids") || t.contains_key("filter"));
+    if regenerate && scoped && res.name == "app" {
+        // One record applied to many rows would give them all the same new key.
+        return Err(bad(
+            "regenerate=true renews one app's key at a time: name it in the path, or send records with their ids.",
+        ));
+    }
     let mut out = Prepared {
         body: Bytes::new(),
         items: Vec::with_capacity(parsed.items.len()),
