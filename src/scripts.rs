@@ -13,6 +13,7 @@
 //!
 //! - [`quickjs`]: the QuickJS engine (rquickjs): one runtime per core, compiled scripts cached.
 
+pub mod events;
 pub mod quickjs;
 pub mod store;
 
