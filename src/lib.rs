@@ -23,7 +23,8 @@
 //!   over the connectors in `connectors/`.
 //! - [`system`]: the system database (migrations, users, revocations) and first-start bootstrap.
 //! - [`scripts`]: the server-side JavaScript engine behind a small trait (QuickJS, one runtime
-//!   per core, time and memory limits); wiring scripts to API events comes next.
+//!   per core, time and memory limits); `api::scripted` runs event scripts around service
+//!   calls and answers scripted services.
 //! - [`doctor`]: host checks for high-load deployments (`percore doctor`).
 //!
 //! Role enforcement (on top of [`auth`]) and event scripts arrive as stages of the API pipeline.

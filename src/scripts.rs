@@ -12,6 +12,12 @@
 //! [`Limits::time`]; a script past a limit fails that call only, and the engine stays usable.
 //!
 //! - [`quickjs`]: the QuickJS engine (rquickjs): one runtime per core, compiled scripts cached.
+//! - [`events`]: event scripts as the snapshot holds them, and which one a call meets.
+//! - [`store`]: `platform.store`, one per process.
+//!
+//! The engine never makes `platform.api` calls itself: [`ScriptEngine::start`] runs a call as
+//! far as it can and returns the requests it waits for, the caller (the API pipeline, on the
+//! core's async runtime) makes them and [`ScriptEngine::resume`]s the call with the answers.
 
 pub mod events;
 pub mod quickjs;

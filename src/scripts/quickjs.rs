@@ -98,6 +98,7 @@ struct CallState {
 /// The prelude's functions the host calls.
 struct Hooks {
     compile: Persistent<Function<'static>>,
+    event_for: Persistent<Function<'static>>,
     platform_for: Persistent<Function<'static>>,
     take: Persistent<Function<'static>>,
     settle: Persistent<Function<'static>>,
@@ -272,6 +273,7 @@ impl Inner {
                 };
                 Ok(Hooks {
                     compile: hook("compile")?,
+                    event_for: hook("eventFor")?,
                     platform_for: hook("platformFor")?,
                     take: hook("take")?,
                     settle: hook("settle")?,

@@ -81,6 +81,37 @@
     delete: (key) => storeOp(2, toText(key), '') === 'ok',
   });
   freeze(config);
-  const platformFor = (session) => objectFreeze({ api: api, config: config, session: freeze(session), store: store });
-  return { compile: compile, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  // The event arrives as JSON text and is parsed when the script first touches one of its
+  // top-level members (`event.request`, ...): a script that only logs, or only checks the
+  // session, never pays for the parse. Touched members become plain data properties.
+  const defineProperty = Object.defineProperty, split = String.prototype.split;
+  const eventFor = (text, keys) => {
+    let whole;
+    const event = {};
+    const settleKey = (key, value) =>
+      defineProperty(event, key, { value: value, writable: true, enumerable: true, configurable: true });
+    apply(forEach, apply(split, keys, [',']), [(key) => defineProperty(event, key, {
+      configurable: true, enumerable: true,
+      get: () => {
+        if (whole === undefined) whole = parse(text);
+        const value = whole[key];
+        settleKey(key, value);
+        return value;
+      },
+      set: (value) => { settleKey(key, value); },
+    })]);
+    return event;
+  };
+  // The session arrives as JSON text and is parsed on first use: most scripts never read it.
+  const platformFor = (sessionText) => {
+    let session;
+    return objectFreeze({
+      api: api, config: config, store: store,
+      get session() {
+        if (session === undefined) session = freeze(parse(sessionText));
+        return session;
+      },
+    });
+  };
+  return { compile: compile, eventFor: eventFor, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

@@ -49,6 +49,16 @@ impl Inner {
         let name = &call.script.name;
         let internal = |e: serde_json::Error| errors::internal(name, e);
         let event = serde_json::to_string(&call.event).map_err(internal)?;
+        let keys = call.event.as_object().map(|o| {
+            let mut keys = String::new();
+            for k in o.keys().filter(|k| !k.contains(',')) {
+                if !keys.is_empty() {
+                    keys.push(',');
+                }
+                keys.push_str(k);
+            }
+            keys
+        });
         let session = serde_json::to_string(&call.session).map_err(internal)?;
         let limit = call.limits.time;
         self.begin(name, limit);
@@ -73,10 +83,16 @@ impl Inner {
                             e
                         }
                     })?;
-                let event: Value = ctx.json_parse(event).map_err(fail)?;
-                let session = ctx.json_parse(session).map_err(fail)?;
+                let event: Value = match &keys {
+                    // An object's members are parsed when first touched (see the prelude).
+                    Some(keys) => {
+                        let event_for = hooks.event_for.clone().restore(&ctx).map_err(fail)?;
+                        event_for.call((event, keys.as_str())).map_err(fail)?
+                    }
+                    None => ctx.json_parse(event).map_err(fail)?,
+                };
                 let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
-                let platform: Value = platform_for.call((session,)).map_err(fail)?;
+                let platform: Value = platform_for.call((session.as_str(),)).map_err(fail)?;
                 let returned: Value = function.call((event.clone(), platform)).map_err(fail)?;
                 let pending = Pending {
                     name: Arc::clone(name),
