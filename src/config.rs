@@ -65,6 +65,28 @@ pub struct Config {
     /// CORS entries (`[[cors]]`), DreamFactory's fields; the first enabled match wins. Empty:
     /// no CORS headers at all.
     pub cors: Vec<crate::api::cors::CorsEntry>,
+    /// Server-side scripts: the engine's limits.
+    pub scripts: ScriptsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScriptsConfig {
+    /// Bytes each core's JavaScript runtime may allocate.
+    pub memory_limit: usize,
+    /// Script CPU time one call may take, unless the script's `config.timeout_ms` says
+    /// otherwise.
+    #[serde(with = "humantime_serde")]
+    pub time_limit: Duration,
+}
+
+impl Default for ScriptsConfig {
+    fn default() -> Self {
+        ScriptsConfig {
+            memory_limit: crate::scripts::quickjs::QuickJsOptions::DEFAULT_MEMORY_LIMIT,
+            time_limit: crate::scripts::Limits::DEFAULT_TIME,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,6 +179,7 @@ impl Default for Config {
             system_db: None,
             auth: AuthConfig::default(),
             cors: Vec::new(),
+            scripts: ScriptsConfig::default(),
         }
     }
 }

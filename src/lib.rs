@@ -28,7 +28,8 @@
 //!   first-start bootstrap; [`system::state`] loads everything requests read from it into one
 //!   snapshot, republished on every change and polled by other instances.
 //! - [`scripts`]: the server-side JavaScript engine behind a small trait (QuickJS, one runtime
-//!   per core, time and memory limits); wiring scripts to API events comes next.
+//!   per core, time and memory limits); `api::scripted` runs event scripts around service
+//!   calls and answers scripted services.
 //! - [`doctor`]: host checks for high-load deployments (`percore doctor`).
 
 pub mod api;

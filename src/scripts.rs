@@ -12,23 +12,35 @@
 //! [`Limits::time`]; a script past a limit fails that call only, and the engine stays usable.
 //!
 //! - [`quickjs`]: the QuickJS engine (rquickjs): one runtime per core, compiled scripts cached.
+//! - [`events`]: event scripts as the snapshot holds them, and which one a call meets.
+//! - [`store`]: `platform.store`, one per process.
+//!
+//! The engine never makes `platform.api` calls itself: [`ScriptEngine::start`] runs a call as
+//! far as it can and returns the requests it waits for, the caller (the API pipeline, on the
+//! core's async runtime) makes them and [`ScriptEngine::resume`]s the call with the answers.
 
+pub mod events;
 pub mod quickjs;
+pub mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use quickjs::QuickJs;
+pub use store::Store;
 
 /// A script to run: `name` identifies it in logs and errors (for event scripts it is the event
-/// name) and keys the engine's compile cache together with a hash of `source`.
+/// name) and keys the engine's compile cache; `source` is compared with the cached one, so a
+/// changed script recompiles on its next call. Shared text: a snapshot builds each `Script`
+/// once and every call borrows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
-    pub name: String,
-    pub source: String,
+    pub name: Arc<str>,
+    pub source: Arc<str>,
 }
 
 impl Script {
-    pub fn new(name: impl Into<String>, source: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Arc<str>>, source: impl Into<Arc<str>>) -> Self {
         Script {
             name: name.into(),
             source: source.into(),
@@ -111,15 +123,96 @@ impl ScriptError {
     }
 }
 
-/// A script engine. `input` is the `event` object the script sees; the result is what the
-/// script returned (JSON; `undefined` becomes `null`).
+/// One call of a script: the `event` it sees, the caller's `platform.session`, and whether the
+/// event is wanted back (for `allow_event_modification`; reading it back costs a stringify).
+pub struct Call<'a> {
+    pub script: &'a Script,
+    pub event: serde_json::Value,
+    pub session: serde_json::Value,
+    pub limits: Limits,
+    pub want_event: bool,
+}
+
+/// What a finished call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// What the script returned (`undefined` is `null`).
+    pub value: serde_json::Value,
+    /// The `event` object as the script left it, when [`Call::want_event`] asked for it.
+    pub event: Option<serde_json::Value>,
+}
+
+/// A `platform.api` request a script made: `platform.api.call(method, path, payload, options)`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ApiRequest {
+    /// Answers go back under this id ([`ScriptEngine::resume`]).
+    pub id: u64,
+    pub method: String,
+    pub path: String,
+    /// The payload as JSON text (the script's object stringified, or its string as given);
+    /// `None` without a payload.
+    #[serde(default)]
+    pub payload: Option<String>,
+    /// `{parameters:{..}, headers:{..}}`, when given.
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
+}
+
+/// Where a call stands after running as far as it can without the server.
+#[derive(Debug)]
+pub enum Step {
+    Done(Outcome),
+    /// The script waits for these `platform.api` requests; answer them all with
+    /// [`ScriptEngine::resume`] under `call`.
+    Waiting {
+        call: u64,
+        requests: Vec<ApiRequest>,
+    },
+}
+
+/// A script engine. Scripts run synchronously on the core's thread; `platform.api` is the one
+/// thing they wait for, and the engine hands those requests to its caller rather than making
+/// them itself: the caller awaits them through the API pipeline and resumes the call. Between
+/// the two the engine is free to run other calls, so a script waiting for the database never
+/// holds up its core.
 pub trait ScriptEngine {
+    fn start(&self, call: Call<'_>) -> Result<Step, ScriptError>;
+
+    /// Answers a waiting call's requests: `(request id, {status_code, content, headers})`.
+    fn resume(
+        &self,
+        call: u64,
+        answers: Vec<(u64, serde_json::Value)>,
+    ) -> Result<Step, ScriptError>;
+
+    /// Forgets a waiting call that will not be resumed (its request went away).
+    fn abandon(&self, call: u64);
+
+    /// A call that may not use `platform.api` (tests, tools): its value, or the error it raised.
     fn run(
         &self,
         script: &Script,
         input: serde_json::Value,
         limits: Limits,
-    ) -> Result<serde_json::Value, ScriptError>;
+    ) -> Result<serde_json::Value, ScriptError> {
+        let call = Call {
+            script,
+            event: input,
+            session: serde_json::Value::Null,
+            limits,
+            want_event: false,
+        };
+        match self.start(call)? {
+            Step::Done(outcome) => Ok(outcome.value),
+            Step::Waiting { call, .. } => {
+                self.abandon(call);
+                Err(ScriptError::Internal {
+                    name: script.name.to_string(),
+                    message: "platform.api is not available here".into(),
+                })
+            }
+        }
+    }
 }
 
 /// Turns a returned `{exception:{code,message,status_code}}` into the error DreamFactory makes

@@ -5,10 +5,15 @@ use serde_json::json;
 
 use super::caller::{authorize, Caller};
 use super::Query;
+use std::sync::Arc;
+
+use crate::config::services::ServiceType;
 use crate::envelope::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::runtime::Worker;
+use crate::services::db::filter::Expr;
 use crate::services::db::DbCall;
+use crate::services::ServiceDef;
 
 /// `GET /api/v2`: DreamFactory's `{"services":[...]}` listing, of the services the caller's
 /// role has rules for (all of them for system admins).
@@ -102,6 +107,8 @@ pub async fn call(
         query,
         body: req.body(),
         caller: &caller,
+        request: Some(req),
+        depth: 0,
     };
     dispatch(worker, &call).await
 }
@@ -116,9 +123,14 @@ pub struct ServiceCall<'a> {
     pub query: &'a Query<'a>,
     pub body: &'a [u8],
     pub caller: &'a Caller<'a>,
+    /// The client's request (headers and URI for scripts); `None` for `platform.api` calls.
+    pub request: Option<&'a Request<'a>>,
+    /// How many `platform.api` calls deep this call is: 0 for a client's.
+    pub depth: u8,
 }
 
-/// The pipeline after the caller is known: authorize -> the service's handler.
+/// The pipeline after the caller is known: authorize -> (pre_process script) -> the service's
+/// handler -> (post_process script). A `javascript` service's script is its handler.
 pub async fn dispatch(worker: &Worker, call: &ServiceCall<'_>) -> Response {
     let snapshot = worker.snapshot();
     // Authorization comes first, so a caller learns nothing about services it may not use.
@@ -142,6 +154,23 @@ pub async fn dispatch(worker: &Worker, call: &ServiceCall<'_>) -> Response {
             crate::services::db::params::truncate(call.service)
         )));
     };
+    if def.config.kind == ServiceType::Javascript {
+        return super::scripted::service(worker, call, def).await;
+    }
+    if snapshot.scripts.for_service(call.service) {
+        return super::scripted::around(worker, call, role_filter, def).await;
+    }
+    handle(worker, call, def, role_filter).await
+}
+
+/// The service's own handler.
+pub async fn handle(
+    worker: &Worker,
+    call: &ServiceCall<'_>,
+    def: &Arc<ServiceDef>,
+    role_filter: Option<&Expr>,
+) -> Response {
+    let snapshot = worker.snapshot();
     let svc = match worker.services.instance(def, &snapshot.config.data_dir) {
         Ok(s) => s,
         Err(e) => return Response::error(&crate::services::db::error::db_error(&e)),

@@ -80,6 +80,26 @@ async fn table(
         Some(f) => Some(filter::parse(f).map_err(|e| ApiError::new(500, e.to_string()))?),
         None => None,
     };
+    // DreamFactory addresses an event script by its name (the event): GET, PUT, PATCH and
+    // DELETE `system/event_script/{name}` act on that row; POST to a name creates the script
+    // with that name, or updates it when it exists.
+    let named = res.name == "event_script" && !rest.is_empty() && rest.parse::<i64>().is_err();
+    let by_name;
+    let mut post_name = None;
+    let (query, method, rest) = if named {
+        by_name = query.with("id_field", "name".into());
+        let exists = w.snapshot().scripts.by_name.contains_key(rest);
+        match method {
+            Method::Post if !exists => {
+                post_name = Some(rest);
+                (query, method, "")
+            }
+            Method::Post => (&by_name, Method::Patch, rest),
+            m => (&by_name, m, rest),
+        }
+    } else {
+        (query, method, rest)
+    };
     let writes = matches!(
         method,
         Method::Post | Method::Put | Method::Patch | Method::Delete
@@ -88,7 +108,12 @@ async fn table(
     // records and passwords are taken out to be written after the parent.
     let mut prepared = None;
     let body: Bytes = if matches!(method, Method::Post | Method::Put | Method::Patch) {
-        let parsed = parse_records(req.body()).map_err(|e| e.to_api())?;
+        let mut parsed = parse_records(req.body()).map_err(|e| e.to_api())?;
+        if let Some(name) = post_name {
+            for item in &mut parsed.items {
+                item.insert("name".into(), Json::String(name.to_owned()));
+            }
+        }
         let p = resources::prepare(w, res, method, query, parsed).await?;
         let body = p.body.clone();
         prepared = Some(p);

@@ -18,6 +18,9 @@ pub enum ServiceType {
     Sqlite,
     Pgsql,
     Mysql,
+    /// A scripted service: `config.content` is JavaScript that answers every call on the
+    /// service (DreamFactory keeps a script service's code in its config's `content` too).
+    Javascript,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +61,12 @@ pub struct DbConfig {
     pub statement_timeout: Option<Duration>,
     /// Whether PUT may insert records that do not exist.
     pub allow_upsert: bool,
+    /// A `javascript` service's script.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// A `javascript` service's time limit per call, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 impl Default for DbConfig {
@@ -73,6 +82,8 @@ impl Default for DbConfig {
             pool_size: None,
             statement_timeout: None,
             allow_upsert: false,
+            content: None,
+            timeout_ms: None,
         }
     }
 }
@@ -112,6 +123,12 @@ pub fn effective(
             return Err(ConfigError::invalid(
                 "services.*.config.max_records",
                 format!("service `{name}`: must be at least 1"),
+            ));
+        }
+        if svc.kind == ServiceType::Javascript && svc.config.content.is_none() {
+            return Err(ConfigError::invalid(
+                "services.*.config.content",
+                format!("service `{name}`: a javascript service needs its script in `content`"),
             ));
         }
         if svc.kind == ServiceType::Sqlite

@@ -45,6 +45,8 @@ pub struct Worker {
     pub throttle: crate::auth::throttle::CoreThrottle,
     /// Self-registrations seen on this core, per client address.
     pub registrations: crate::auth::throttle::CoreThrottle,
+    /// This core's JavaScript runtime, for event scripts and scripted services.
+    pub scripts: crate::scripts::QuickJs,
 }
 
 /// The snapshot behind a per-core, non-atomic count. The `Rc` around the `Arc` is deliberate:
@@ -120,6 +122,10 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             Ok(db) => crate::services::AnyService::system(db),
             Err(e) => return fail(e.to_string()),
         };
+        let scripts = match script_engine(&ctx.shared.snapshot.load().config) {
+            Ok(engine) => engine,
+            Err(e) => return fail(e.to_string()),
+        };
         let worker = Rc::new(Worker {
             index: ctx.index,
             cpu,
@@ -137,10 +143,27 @@ pub(super) fn run_thread(ctx: ThreadContext) {
             registrations: crate::auth::throttle::CoreThrottle::new(
                 crate::auth::throttle::Policy::registrations(),
             ),
+            scripts,
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;
     });
+}
+
+/// The core's script runtime, created when the core starts (a runtime and its prelude cost
+/// well under a millisecond; scripts compile on first use).
+fn script_engine(
+    config: &crate::config::Config,
+) -> Result<crate::scripts::QuickJs, crate::scripts::ScriptError> {
+    crate::scripts::QuickJs::with_options(crate::scripts::quickjs::QuickJsOptions {
+        memory_limit: config.scripts.memory_limit,
+        config: serde_json::json!({
+            "server": "percore",
+            "version": env!("CARGO_PKG_VERSION"),
+            "api_version": "2.0",
+        }),
+        store: crate::scripts::Store::instance(),
+    })
 }
 
 async fn serve(

@@ -17,22 +17,38 @@
 //! the script); the memory limit is the runtime's own allocator cap. Both unwind the script only,
 //! after which the runtime is garbage-collected, and rebuilt if the memory did not come back.
 //!
+//! `platform.api` without blocking: the API functions queue a request and return a Promise.
+//! After the script (and the promise jobs it started) has run as far as it can, the engine
+//! takes the queue and hands it to the caller ([`Step::Waiting`]); the caller makes the calls
+//! through the API pipeline on this core's async runtime and resumes the call with the answers,
+//! which settle the promises; this repeats until the script's result is settled and no request
+//! is outstanding. Meanwhile the engine runs other calls: a waiting call is only a few
+//! `Persistent` handles. A body that mentions `await` is compiled as an async function (so
+//! `const r = await platform.api.get(..)` works at top level); others as a plain function, which
+//! skips the promise machinery. The time limit is CPU time: each run segment gets what the call
+//! has left, and waiting for `platform.api` does not count.
+//!
 //! Sandbox: QuickJS has no I/O of its own; the file, network and process access of `qjs` lives
 //! in its libc modules, which rquickjs does not include and this engine does not add. What a
 //! script can reach is `console`, `var_dump` and `platform`.
 
 mod errors;
+mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_api;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
-use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+use rquickjs::{Context, Function, Object, Persistent, Runtime};
 
-use super::{returned_exception, Limits, Script, ScriptEngine, ScriptError};
+use super::{Call, ScriptEngine, ScriptError, Step, Store};
+use step::{Compiled, Pending};
 
 /// Engine-wide settings, fixed for the life of the engine.
 #[derive(Debug, Clone)]
@@ -41,6 +57,8 @@ pub struct QuickJsOptions {
     pub memory_limit: usize,
     /// `platform.config`, frozen so that one script cannot change what the next one sees.
     pub config: serde_json::Value,
+    /// `platform.store`.
+    pub store: &'static Store,
 }
 
 impl QuickJsOptions {
@@ -52,6 +70,7 @@ impl Default for QuickJsOptions {
         QuickJsOptions {
             memory_limit: Self::DEFAULT_MEMORY_LIMIT,
             config: serde_json::Value::Object(Default::default()),
+            store: Store::instance(),
         }
     }
 }
@@ -64,6 +83,8 @@ pub struct QuickJs {
     compiles: Cell<u64>,
     /// Runtimes replaced after a failure left them unfit; worth a metric, and a test hook.
     rebuilds: Cell<u64>,
+    /// Ids of calls, for [`Step::Waiting`].
+    next_call: Cell<u64>,
 }
 
 /// What the interrupt handler and `console` share with the call in progress.
@@ -71,29 +92,32 @@ pub struct QuickJs {
 struct CallState {
     deadline: Cell<Option<Instant>>,
     interrupted: Cell<bool>,
-    script: RefCell<String>,
+    script: RefCell<Arc<str>>,
 }
 
-struct Compiled {
-    source: String,
-    /// A source that does not compile is remembered too, so a broken script that runs on every
-    /// request fails fast instead of being parsed again each time.
-    function: Result<Persistent<Function<'static>>, String>,
+/// The prelude's functions the host calls.
+struct Hooks {
+    compile: Persistent<Function<'static>>,
+    event_for: Persistent<Function<'static>>,
+    platform_for: Persistent<Function<'static>>,
+    take: Persistent<Function<'static>>,
+    settle: Persistent<Function<'static>>,
+    forget: Persistent<Function<'static>>,
 }
 
 /// One runtime with everything that lives in it. Fields drop in declaration order, and every
 /// `Persistent` must be freed before the runtime that owns it, so the runtime comes last.
 struct Inner {
-    cache: HashMap<String, Compiled>,
-    compiler: Persistent<Function<'static>>,
-    platform: Persistent<Object<'static>>,
+    pending: HashMap<u64, Pending>,
+    cache: HashMap<Arc<str>, Compiled>,
+    hooks: Hooks,
     context: Context,
     runtime: Runtime,
     state: Rc<CallState>,
 }
 
-/// Installs `console` and `var_dump` over the native log sink, builds the frozen `platform` and
-/// the checked compiler. Formatting stays in JavaScript, where `JSON.stringify` and `String`
+/// Installs `console` and `var_dump` over the native log sink, the `platform` parts and the
+/// checked compiler. Formatting stays in JavaScript, where `JSON.stringify` and `String`
 /// already know every type.
 const PRELUDE: &str = include_str!("quickjs/prelude.js");
 
@@ -110,6 +134,7 @@ impl QuickJs {
             inner: RefCell::new(inner),
             compiles: Cell::new(0),
             rebuilds: Cell::new(0),
+            next_call: Cell::new(0),
         })
     }
 
@@ -130,43 +155,70 @@ impl QuickJs {
     pub fn rebuilds(&self) -> u64 {
         self.rebuilds.get()
     }
+
+    /// Calls waiting for `platform.api` answers.
+    pub fn waiting(&self) -> usize {
+        self.inner.try_borrow().map_or(0, |i| i.pending.len())
+    }
+
+    fn inner(&self, name: &str) -> Result<std::cell::RefMut<'_, Inner>, ScriptError> {
+        // A script calling back into the engine on the same core must fail cleanly rather than
+        // panic on the borrow (the pipeline never does: it awaits between steps).
+        self.inner
+            .try_borrow_mut()
+            .map_err(|_| errors::internal(name, "script engine re-entered"))
+    }
+
+    /// After a failed step: reclaim what the unwound script left (cycles outlive refcounting).
+    /// If memory stays high a global still holds it, and only a fresh runtime gives the next
+    /// call room; likewise promise jobs an interrupted call left would run on the next call's
+    /// time. A rebuild ends the calls waiting in the old runtime (their resume fails).
+    fn recover(&self, inner: &mut Inner, result: &Result<Step, ScriptError>) {
+        let Err(e @ (ScriptError::Timeout { .. } | ScriptError::OutOfMemory { .. })) = result
+        else {
+            return;
+        };
+        inner.runtime.run_gc();
+        let used = usize::try_from(inner.runtime.memory_usage().malloc_size).unwrap_or(0);
+        if used > self.options.memory_limit / 2 || inner.runtime.is_job_pending() {
+            tracing::warn!(script = %e.script_name(), used, "rebuilding the script runtime");
+            match Inner::new(&self.options) {
+                Ok(fresh) => {
+                    *inner = fresh;
+                    self.rebuilds.set(self.rebuilds.get() + 1);
+                }
+                // The old runtime stays; the caller still learns why this script failed.
+                Err(e) => tracing::error!(error = %e, "script runtime could not be rebuilt"),
+            }
+        }
+    }
 }
 
 impl ScriptEngine for QuickJs {
-    fn run(
-        &self,
-        script: &Script,
-        input: serde_json::Value,
-        limits: Limits,
-    ) -> Result<serde_json::Value, ScriptError> {
-        // A script calling back into the engine on the same core (a later `platform.api` that
-        // reaches another script) must fail cleanly rather than panic on the borrow.
-        let Ok(mut inner) = self.inner.try_borrow_mut() else {
-            return Err(errors::internal(&script.name, "script engine re-entered"));
-        };
-        let result = inner.call(script, &input, limits, &self.compiles);
-        if matches!(
-            result,
-            Err(ScriptError::Timeout { .. } | ScriptError::OutOfMemory { .. })
-        ) {
-            // Reclaim what the unwound script left (cycles outlive refcounting). If memory stays
-            // high a global still holds it, and only a fresh runtime gives the next call room;
-            // likewise promise jobs an interrupted call left would run on the next call's time.
-            inner.runtime.run_gc();
-            let used = usize::try_from(inner.runtime.memory_usage().malloc_size).unwrap_or(0);
-            if used > self.options.memory_limit / 2 || inner.runtime.is_job_pending() {
-                tracing::warn!(script = %script.name, used, "rebuilding the script runtime");
-                match Inner::new(&self.options) {
-                    Ok(fresh) => {
-                        *inner = fresh;
-                        self.rebuilds.set(self.rebuilds.get() + 1);
-                    }
-                    // The old runtime stays; the caller still learns why this script failed.
-                    Err(e) => tracing::error!(error = %e, "script runtime could not be rebuilt"),
-                }
-            }
-        }
+    fn start(&self, call: Call<'_>) -> Result<Step, ScriptError> {
+        let mut inner = self.inner(&call.script.name)?;
+        let id = self.next_call.get() + 1;
+        self.next_call.set(id);
+        let result = inner.start(id, call, &self.compiles);
+        self.recover(&mut inner, &result);
         result
+    }
+
+    fn resume(
+        &self,
+        call: u64,
+        answers: Vec<(u64, serde_json::Value)>,
+    ) -> Result<Step, ScriptError> {
+        let mut inner = self.inner("<resume>")?;
+        let result = inner.resume(call, answers);
+        self.recover(&mut inner, &result);
+        result
+    }
+
+    fn abandon(&self, call: u64) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.abandon(call);
+        }
     }
 }
 
@@ -175,7 +227,10 @@ impl Inner {
         let fail = |e: rquickjs::Error| errors::internal("<runtime>", e);
         let runtime = Runtime::new().map_err(fail)?;
         runtime.set_memory_limit(options.memory_limit);
-        let state = Rc::new(CallState::default());
+        let state = Rc::new(CallState {
+            script: RefCell::new(Arc::from("")),
+            ..CallState::default()
+        });
         let interrupt_state = Rc::clone(&state);
         runtime.set_interrupt_handler(Some(Box::new(move || {
             match interrupt_state.deadline.get() {
@@ -190,7 +245,8 @@ impl Inner {
         let config =
             serde_json::to_string(&options.config).map_err(|e| errors::internal("<runtime>", e))?;
         let log_state = Rc::clone(&state);
-        let (compiler, platform) = context
+        let store = options.store;
+        let hooks = context
             .with(|ctx| -> rquickjs::Result<_> {
                 let sink = Function::new(ctx.clone(), move |level: i32, line: String| {
                     let script = log_state.script.borrow();
@@ -200,123 +256,45 @@ impl Inner {
                         _ => tracing::error!(script = %script, "{line}"),
                     }
                 })?;
+                let store_op = Function::new(
+                    ctx.clone(),
+                    move |op: i32, key: String, value: String| -> Option<String> {
+                        match op {
+                            0 => store.get(&key),
+                            1 => store.set(&key, value).ok().map(|()| "ok".to_owned()),
+                            _ => store.delete(&key).then(|| "ok".to_owned()),
+                        }
+                    },
+                )?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
-                let made: Object = prelude.call((sink, ctx.json_parse(config)?))?;
-                let compiler: Function = made.get("compile")?;
-                let platform: Object = made.get("platform")?;
-                Ok((
-                    Persistent::save(&ctx, compiler),
-                    Persistent::save(&ctx, platform),
-                ))
+                let made: Object = prelude.call((sink, ctx.json_parse(config)?, store_op))?;
+                let hook = |name: &str| -> rquickjs::Result<Persistent<Function<'static>>> {
+                    Ok(Persistent::save(&ctx, made.get::<_, Function>(name)?))
+                };
+                Ok(Hooks {
+                    compile: hook("compile")?,
+                    event_for: hook("eventFor")?,
+                    platform_for: hook("platformFor")?,
+                    take: hook("take")?,
+                    settle: hook("settle")?,
+                    forget: hook("forget")?,
+                })
             })
             .map_err(fail)?;
         Ok(Inner {
+            pending: HashMap::new(),
             cache: HashMap::new(),
-            compiler,
-            platform,
+            hooks,
             context,
             runtime,
             state,
         })
     }
 
-    fn call(
-        &mut self,
-        script: &Script,
-        input: &serde_json::Value,
-        limits: Limits,
-        compiles: &Cell<u64>,
-    ) -> Result<serde_json::Value, ScriptError> {
-        let name = script.name.as_str();
-        let event = serde_json::to_string(input).map_err(|e| errors::internal(name, e))?;
-        {
-            let mut current = self.state.script.borrow_mut();
-            current.clear();
-            current.push_str(name);
-        }
+    /// Sets up the call state for one run segment of `name` with `budget` left.
+    fn begin(&self, name: &Arc<str>, budget: std::time::Duration) {
+        *self.state.script.borrow_mut() = Arc::clone(name);
         self.state.interrupted.set(false);
-        self.state.deadline.set(Some(Instant::now() + limits.time));
-        let Inner {
-            cache,
-            compiler,
-            platform,
-            context,
-            state,
-            ..
-        } = self;
-        let output = context.with(|ctx| {
-            let fail = |e| errors::from_js(&ctx, e, name, limits.time, state.interrupted.get());
-            let function = compiled(&ctx, cache, compiler, script, compiles).map_err(|e| {
-                // A source big enough to outlast the deadline while compiling is still a timeout.
-                if state.interrupted.get() {
-                    errors::timeout(name, limits.time)
-                } else {
-                    e
-                }
-            })?;
-            let event = ctx.json_parse(event).map_err(fail)?;
-            let platform = platform.clone().restore(&ctx).map_err(fail)?;
-            let returned: Value = function.call((event, platform)).map_err(fail)?;
-            let json = ctx.json_stringify(returned).map_err(fail)?;
-            let json = json.map(|s| s.to_string()).transpose().map_err(fail)?;
-            drain_jobs(&ctx, state);
-            if state.interrupted.get() {
-                return Err(errors::timeout(name, limits.time));
-            }
-            Ok(json)
-        });
-        self.state.deadline.set(None);
-        let value = match output? {
-            Some(json) => serde_json::from_str(&json).map_err(|e| errors::internal(name, e))?,
-            None => serde_json::Value::Null,
-        };
-        returned_exception(name, value)
+        self.state.deadline.set(Some(Instant::now() + budget));
     }
-}
-
-/// The script's function, compiled now only if its name is new or its source changed. The
-/// whole source is compared rather than a hash of it: equally fast, and never wrong.
-fn compiled<'js>(
-    ctx: &Ctx<'js>,
-    cache: &mut HashMap<String, Compiled>,
-    compiler: &Persistent<Function<'static>>,
-    script: &Script,
-    compiles: &Cell<u64>,
-) -> Result<Function<'js>, ScriptError> {
-    let name = script.name.as_str();
-    let internal = |e| errors::internal(name, e);
-    let compile_error = |message: &String| ScriptError::Compile {
-        name: name.to_owned(),
-        message: message.clone(),
-    };
-    if let Some(entry) = cache.get(name).filter(|c| c.source == script.source) {
-        return match &entry.function {
-            Ok(function) => function.clone().restore(ctx).map_err(internal),
-            Err(message) => Err(compile_error(message)),
-        };
-    }
-    let compiler = compiler.clone().restore(ctx).map_err(internal)?;
-    compiles.set(compiles.get() + 1);
-    let (result, kept) = match compiler.call::<_, Function>((script.source.as_str(),)) {
-        Ok(function) => (Ok(function.clone()), Ok(Persistent::save(ctx, function))),
-        Err(e) => match errors::compile(ctx, e, name) {
-            ScriptError::Compile { message, .. } => (Err(compile_error(&message)), Err(message)),
-            // Out of memory or out of time says nothing about the source: try again next call.
-            other => return Err(other),
-        },
-    };
-    let entry = Compiled {
-        source: script.source.clone(),
-        function: kept,
-    };
-    cache.insert(name.to_owned(), entry);
-    result
-}
-
-/// Runs promise callbacks the script queued, still under its deadline, so that they neither pile
-/// up in the core's runtime nor run later on another script's time.
-fn drain_jobs(ctx: &Ctx<'_>, state: &CallState) {
-    while !state.interrupted.get() && ctx.execute_pending_job() {}
-    // A job's exception stays pending on the context; clear it so it cannot be misread later.
-    drop(ctx.catch());
 }

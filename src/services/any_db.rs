@@ -80,6 +80,13 @@ impl AnyDb {
                 apply_common(c, &mut cfg.pool_size, &mut cfg.statement_timeout);
                 AnyDb::Mysql(MysqlDatabase::new(cfg))
             }
+            // Scripted services are dispatched before any database is built for them.
+            ServiceType::Javascript => {
+                return Err(DbError::new(
+                    percore_connector::ErrorKind::InvalidInput,
+                    "A javascript service has no database.",
+                ))
+            }
         })
     }
 

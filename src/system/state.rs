@@ -7,7 +7,7 @@
 //! change counter row tells other instances sharing the database to do the same
 //! ([`crate::system::watch`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use percore_connector::{DbError, Value};
@@ -20,24 +20,7 @@ use crate::auth::authz::Authz;
 use crate::config::{Config, Snapshot};
 use crate::services::AnyDb;
 
-/// An event script (`/api/v2/system/event_script`), named by its event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventScript {
-    pub id: i64,
-    /// The event, e.g. `db._table.contact.get.pre_process`.
-    pub name: String,
-    /// The engine: `javascript`.
-    pub kind: String,
-    pub content: Arc<str>,
-    /// Engine settings, e.g. `{"timeout_ms": 100}`.
-    pub config: serde_json::Value,
-    pub is_active: bool,
-    pub allow_event_modification: bool,
-    /// Changes when the script does: part of a compiled script's cache key.
-    pub last_modified_date: i64,
-}
-
-pub type EventScripts = BTreeMap<String, Arc<EventScript>>;
+pub use crate::scripts::events::{EventScript, EventScripts};
 
 /// The system database's contents, as loaded.
 pub struct Loaded {
@@ -125,27 +108,26 @@ pub async fn load(db: &AnyDb, config: &Config) -> Result<Loaded, String> {
         .iter()
         .map(cors_row)
         .collect();
-    let scripts = rows::all(db, "percore_event_script")
-        .await
-        .map_err(err)?
-        .iter()
-        .map(|r| {
-            let s = EventScript {
-                id: r.int("id").unwrap_or_default(),
-                name: r.text("name").unwrap_or_default(),
-                kind: r.text("type").unwrap_or_else(|| "javascript".into()),
-                content: r.text("content").unwrap_or_default().into(),
-                config: r
-                    .text("config")
-                    .and_then(|c| serde_json::from_str(&c).ok())
-                    .unwrap_or(serde_json::Value::Null),
-                is_active: r.flag("is_active"),
-                allow_event_modification: r.flag("allow_event_modification"),
-                last_modified_date: r.int("last_modified_date").unwrap_or_default(),
-            };
-            (s.name.clone(), Arc::new(s))
-        })
-        .collect();
+    let script_rows = rows::all(db, "percore_event_script").await.map_err(err)?;
+    let scripts = script_rows.iter().map(|r| {
+        let name = r.text("name").unwrap_or_default();
+        let content: Arc<str> = r.text("content").unwrap_or_default().into();
+        EventScript {
+            id: r.int("id").unwrap_or_default(),
+            script: crate::scripts::Script::new(name.as_str(), Arc::clone(&content)),
+            name,
+            kind: r.text("type").unwrap_or_else(|| "javascript".into()),
+            content,
+            config: r
+                .text("config")
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or(serde_json::Value::Null),
+            is_active: r.flag("is_active"),
+            allow_event_modification: r.flag("allow_event_modification"),
+            last_modified_date: r.int("last_modified_date").unwrap_or_default(),
+        }
+    });
+    let scripts = EventScripts::new(scripts);
     Ok(Loaded {
         services,
         authz,

@@ -1,10 +1,15 @@
 // Runs once per runtime, before any script (PRELUDE in quickjs.rs). Called with the native log
-// sink and the parsed `platform.config`; returns the checked compiler and the frozen `platform`.
-// Every built-in used after setup is captured here, because scripts share the context and one
-// that replaces `Function.prototype.call` or `JSON.stringify` must not break the next script.
-(function (sink, config) {
+// sink, the parsed `platform.config` and the native store; returns what the host calls: the
+// checked compiler, the per-call `platform` maker, and the `platform.api` queue's take, settle
+// and forget. Every built-in used after setup is captured here, because scripts share the
+// context and one that replaces `Function.prototype.call` or `JSON.stringify` must not break
+// the next script.
+(function (sink, config, storeOp) {
   const apply = Reflect.apply, map = Array.prototype.map, join = Array.prototype.join;
-  const stringify = JSON.stringify, toText = String;
+  const stringify = JSON.stringify, parse = JSON.parse, toText = String, P = Promise;
+  const objectFreeze = Object.freeze, isFrozen = Object.isFrozen, values = Object.values;
+  const forEach = Array.prototype.forEach;
+  const M = Map, mset = M.prototype.set, mget = M.prototype.get, mdel = M.prototype.delete;
   const show = (v) => {
     if (typeof v === 'string') return v;
     try { const s = stringify(v); return s === undefined ? toText(v) : s; }
@@ -14,20 +19,99 @@
   globalThis.console = { log: to(0), info: to(0), debug: to(0), warn: to(1), error: to(2) };
   globalThis.var_dump = to(0);
   const freeze = (o) => {
-    if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-      Object.freeze(o);
-      Object.values(o).forEach(freeze);
+    if (o !== null && typeof o === 'object' && !isFrozen(o)) {
+      objectFreeze(o);
+      apply(forEach, values(o), [freeze]);
     }
     return o;
   };
-  // QuickJS builds `function anonymous(event,platform\n) {\nBODY\n}` and evaluates it, so a body
-  // can close that text early; only an intact body gives back exactly that source text.
-  const make = Function, text = Function.prototype.toString;
-  const compile = (body) => {
-    const f = make('event', 'platform', body);
-    if (typeof f !== 'function' || apply(text, f, []) !== 'function anonymous(event,platform\n) {\n' + body + '\n}')
+  // QuickJS builds `function anonymous(event,platform\n) {\nBODY\n}` (with `async` in front for
+  // an async body) and evaluates it, so a body can close that text early; only an intact body
+  // gives back exactly that source text.
+  const make = Function, makeAsync = (async function () {}).constructor;
+  const text = Function.prototype.toString;
+  const compile = (body, isAsync) => {
+    const f = isAsync ? makeAsync('event', 'platform', body) : make('event', 'platform', body);
+    const head = (isAsync ? 'async ' : '') + 'function anonymous(event,platform\n) {\n';
+    if (typeof f !== 'function' || apply(text, f, []) !== head + body + '\n}')
       throw new SyntaxError('the script closes the function it runs in');
     return f;
   };
-  return { compile: compile, platform: freeze({ config: config }) };
+  // platform.api: a request gets an id and a promise and waits in `queue` until the host takes
+  // it (after the script yields), makes the call through the API pipeline and settles it.
+  let nextId = 0, queue = [];
+  const waiting = new M();
+  const call = function (method, path, payload, options) {
+    const id = ++nextId;
+    const body = payload === undefined || payload === null ? null
+      : typeof payload === 'string' ? payload : stringify(payload);
+    const opts = options === undefined || options === null ? null : parse(stringify(options));
+    let resolve;
+    const promise = new P((r) => { resolve = r; });
+    apply(mset, waiting, [id, resolve]);
+    queue[queue.length] = { id: id, method: toText(method), path: toText(path), payload: body, options: opts };
+    return promise;
+  };
+  const api = freeze({
+    call: call,
+    get: (path, payload, options) => call('GET', path, payload, options),
+    post: (path, payload, options) => call('POST', path, payload, options),
+    put: (path, payload, options) => call('PUT', path, payload, options),
+    patch: (path, payload, options) => call('PATCH', path, payload, options),
+    delete: (path, payload, options) => call('DELETE', path, payload, options),
+  });
+  const take = () => {
+    if (queue.length === 0) return null;
+    const q = queue;
+    queue = [];
+    return stringify(q);
+  };
+  const settle = (id, answer) => {
+    const resolve = apply(mget, waiting, [id]);
+    if (resolve !== undefined) { apply(mdel, waiting, [id]); resolve(answer); }
+  };
+  const forget = (id) => { apply(mdel, waiting, [id]); };
+  const store = freeze({
+    get: (key) => { const v = storeOp(0, toText(key), ''); return v === undefined || v === null ? null : parse(v); },
+    set: (key, value) => {
+      const json = stringify(value === undefined ? null : value);
+      if (storeOp(1, toText(key), json === undefined ? 'null' : json) !== 'ok') throw new Error('platform.store is full');
+      return true;
+    },
+    delete: (key) => storeOp(2, toText(key), '') === 'ok',
+  });
+  freeze(config);
+  // The event arrives as JSON text and is parsed when the script first touches one of its
+  // top-level members (`event.request`, ...): a script that only logs, or only checks the
+  // session, never pays for the parse. Touched members become plain data properties.
+  const defineProperty = Object.defineProperty, split = String.prototype.split;
+  const eventFor = (text, keys) => {
+    let whole;
+    const event = {};
+    const settleKey = (key, value) =>
+      defineProperty(event, key, { value: value, writable: true, enumerable: true, configurable: true });
+    apply(forEach, apply(split, keys, [',']), [(key) => defineProperty(event, key, {
+      configurable: true, enumerable: true,
+      get: () => {
+        if (whole === undefined) whole = parse(text);
+        const value = whole[key];
+        settleKey(key, value);
+        return value;
+      },
+      set: (value) => { settleKey(key, value); },
+    })]);
+    return event;
+  };
+  // The session arrives as JSON text and is parsed on first use: most scripts never read it.
+  const platformFor = (sessionText) => {
+    let session;
+    return objectFreeze({
+      api: api, config: config, store: store,
+      get session() {
+        if (session === undefined) session = freeze(parse(sessionText));
+        return session;
+      },
+    });
+  };
+  return { compile: compile, eventFor: eventFor, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

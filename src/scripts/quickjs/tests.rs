@@ -230,8 +230,8 @@ fn platform_config_is_visible_and_frozen() {
     let source = "platform.config.df.version = 'changed'; return platform.config.df.version;";
     assert_eq!(run(&engine, source, json!({})), Ok(json!("5")));
     assert_eq!(
-        run(&engine, "return typeof platform.api;", json!({})),
-        Ok(json!("undefined"))
+        run(&engine, "return typeof platform.api.get;", json!({})),
+        Ok(json!("function"))
     );
 }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Simple GET throughput with a trivial pre_process event script vs without, side by side.
+#
+# One percore (1 core, pinned to SERVER_CPU) serves GET /api/v2/db/_table/contact/1 (embedded
+# SQLite, an admin session) to wrk pinned to CLIENT_CPU. The script
+# `db._table.contact.get.pre_process` (checks the request's method; with MODIFY=1 it also adds a
+# request header with modification allowed, so the event is read back) is switched off and on through the system API between runs, alternating
+# for ROUNDS rounds so drift on the machine hits both sides alike. Prints every round and the
+# median ratio with/without (the issue's target: >= 0.85).
+#
+# Environment: MODIFY [0], ROUNDS [3], DURATION [5s], CONNECTIONS [50], SERVER_CPU [0], CLIENT_CPU [1],
+# SKIP_BUILD [0]. Loopback only; bounded in time.
+set -euo pipefail
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-50}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/percore"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/scripts_side_by_side.XXXXXX")
+PID=""
+cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+[[ ${SKIP_BUILD:-0} == 1 ]] || cargo build --release -p percore --manifest-path "$ROOT/Cargo.toml"
+
+EMAIL=bench@example.com
+PASSWORD=bench-password-123
+mkdir -p "$WORK/data"
+PERCORE_ADMIN_EMAIL=$EMAIL PERCORE_ADMIN_PASSWORD=$PASSWORD taskset -c "$SERVER_CPU" \
+    "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" --log-level warn \
+    > "$WORK/out" 2>"$WORK/err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
+[[ -n $ADDR ]] || { cat "$WORK/err"; exit 1; }
+
+api() { # method path [body]
+    curl -sS -f -X "$1" "http://$ADDR/api/v2/$2" -H "X-DreamFactory-Session-Token: ${TOKEN:-}" \
+        -H 'Content-Type: application/json' ${3:+-d "$3"} >/dev/null
+}
+TOKEN=$(curl -sS -f "http://$ADDR/api/v2/system/admin/session" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
+api POST db/_schema '{"resource":[{"name":"contact","field":[{"name":"id","type":"id"},{"name":"first_name","type":"string","length":50},{"name":"age","type":"integer"}]}]}'
+api POST db/_table/contact '{"resource":[{"first_name":"Ada","age":36},{"first_name":"Alan","age":41}]}'
+EVENT=db._table.contact.get.pre_process
+if [[ ${MODIFY:-0} == 1 ]]; then
+    SCRIPT='{"type":"javascript","is_active":false,"allow_event_modification":true,"content":"event.request.headers[\"x-traced\"] = \"1\";"}'
+else
+    SCRIPT='{"type":"javascript","is_active":false,"allow_event_modification":false,"content":"if (event.request.method !== \"GET\") throw \"unexpected\";"}'
+fi
+api POST "system/event_script/$EVENT" "$SCRIPT"
+
+rate() {
+    local out
+    out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" \
+        -H "X-DreamFactory-Session-Token: $TOKEN" "http://$ADDR/api/v2/db/_table/contact/1")
+    if grep -q "Non-2xx" <<<"$out"; then echo "errors: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
+    awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+script() { api PATCH "system/event_script/$EVENT" "{\"is_active\":$1}"; }
+
+echo "== warm-up"
+rate >/dev/null
+ratios=()
+printf "%-6s %14s %14s %8s\n" round "without r/s" "with r/s" ratio
+for round in $(seq 1 "$ROUNDS"); do
+    script false; without=$(rate)
+    script true; with=$(rate)
+    ratio=$(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }')
+    ratios+=("$ratio")
+    printf "%-6s %14.0f %14.0f %8s\n" "$round" "$without" "$with" "$ratio"
+done
+median=$(printf "%s\n" "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo
+echo "median ratio with/without script: $median (target >= 0.85)"
+echo "percore: 1 worker pinned to CPU $SERVER_CPU; wrk pinned to CPU $CLIENT_CPU; $CONNECTIONS connections; $DURATION per run."

@@ -1,0 +1,142 @@
+//! `platform.api` in steps, `platform.session`, `platform.store`, and the event read back.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::QuickJs;
+use crate::scripts::{Call, Limits, Outcome, Script, ScriptEngine, ScriptError, Step};
+
+fn call<'a>(script: &'a Script, event: serde_json::Value, want_event: bool) -> Call<'a> {
+    Call {
+        script,
+        event,
+        session: json!({"user": {"id": 7}}),
+        limits: Limits::default(),
+        want_event,
+    }
+}
+
+fn done(step: Result<Step, ScriptError>) -> Outcome {
+    match step {
+        Ok(Step::Done(o)) => o,
+        other => panic!("expected a finished call, got {other:?}"),
+    }
+}
+
+#[test]
+fn awaited_api_calls_resume_with_answers() {
+    let engine = QuickJs::new().unwrap();
+    let script = Script::new(
+        "t",
+        "const a = await platform.api.get('db/_table/x', null, {parameters:{limit:1}});
+         const b = await platform.api.post('db/_table/y', {n: a.content.n + 1});
+         return [a.status_code, b.content, platform.session.user.id];",
+    );
+    let Step::Waiting { call: id, requests } =
+        engine.start(call(&script, json!({}), false)).unwrap()
+    else {
+        panic!("expected to wait")
+    };
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "db/_table/x");
+    assert_eq!(
+        requests[0].options,
+        Some(json!({"parameters": {"limit": 1}}))
+    );
+    let answer = json!({"status_code": 200, "content": {"n": 1}});
+    let Step::Waiting {
+        call: id2,
+        requests,
+    } = engine.resume(id, vec![(requests[0].id, answer)]).unwrap()
+    else {
+        panic!("expected to wait again")
+    };
+    assert_eq!(id, id2);
+    assert_eq!(requests[0].payload.as_deref(), Some(r#"{"n":2}"#));
+    // Another call runs while the first one waits.
+    assert_eq!(
+        engine.run(
+            &Script::new("other", "return 1;"),
+            json!({}),
+            Limits::default()
+        ),
+        Ok(json!(1))
+    );
+    let answer = json!({"status_code": 201, "content": "ok"});
+    let out = done(engine.resume(id, vec![(requests[0].id, answer)]));
+    assert_eq!(out.value, json!([200, "ok", 7]));
+    assert_eq!(engine.waiting(), 0);
+}
+
+#[test]
+fn fire_and_forget_requests_are_still_made() {
+    let engine = QuickJs::new().unwrap();
+    let script = Script::new("t", "platform.api.delete('db/_table/x/1'); return 5;");
+    let Step::Waiting { call: id, requests } =
+        engine.start(call(&script, json!({}), false)).unwrap()
+    else {
+        panic!("expected to wait")
+    };
+    assert_eq!(requests[0].method, "DELETE");
+    let out = done(engine.resume(id, vec![(requests[0].id, json!({}))]));
+    assert_eq!(out.value, json!(5));
+}
+
+#[test]
+fn rejected_async_body_is_an_error_and_abandon_forgets() {
+    let engine = QuickJs::new().unwrap();
+    let script = Script::new("t", "await null; throw {message: 'no', status_code: 409};");
+    let err = engine.start(call(&script, json!({}), false)).unwrap_err();
+    assert_eq!(err.status(), 409);
+    let script = Script::new("t2", "await platform.api.get('x'); return 1;");
+    let Step::Waiting { call: id, .. } = engine.start(call(&script, json!({}), false)).unwrap()
+    else {
+        panic!("expected to wait")
+    };
+    engine.abandon(id);
+    assert_eq!(engine.waiting(), 0);
+    assert!(engine.resume(id, vec![]).is_err());
+}
+
+#[test]
+fn event_is_read_back_when_wanted() {
+    let engine = QuickJs::new().unwrap();
+    let script = Script::new("t", "event.request.payload.added = true;");
+    let out = done(engine.start(call(&script, json!({"request": {"payload": {}}}), true)));
+    assert_eq!(
+        out.event,
+        Some(json!({"request": {"payload": {"added": true}}}))
+    );
+    assert_eq!(out.value, json!(null));
+}
+
+#[test]
+fn time_spent_waiting_does_not_count() {
+    let engine = QuickJs::new().unwrap();
+    let script = Script::new("t", "await platform.api.get('x'); return 1;");
+    let mut c = call(&script, json!({}), false);
+    c.limits = Limits {
+        time: Duration::from_millis(50),
+    };
+    let Step::Waiting { call: id, requests } = engine.start(c).unwrap() else {
+        panic!("expected to wait")
+    };
+    std::thread::sleep(Duration::from_millis(80));
+    let out = done(engine.resume(id, vec![(requests[0].id, json!({}))]));
+    assert_eq!(out.value, json!(1));
+}
+
+#[test]
+fn store_is_shared_across_engines() {
+    let a = QuickJs::new().unwrap();
+    let b = QuickJs::new().unwrap();
+    let set = Script::new("s", "platform.store.set('k-test', {v: [1]}); return true;");
+    let get = Script::new("g", "return platform.store.get('k-test');");
+    assert_eq!(a.run(&set, json!({}), Limits::default()), Ok(json!(true)));
+    assert_eq!(
+        b.run(&get, json!({}), Limits::default()),
+        Ok(json!({"v": [1]}))
+    );
+}
