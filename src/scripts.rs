@@ -128,9 +128,45 @@ impl ScriptError {
 pub struct Call<'a> {
     pub script: &'a Script,
     pub event: serde_json::Value,
-    pub session: serde_json::Value,
+    /// `event.request`, given in parts so the engine builds it in one step; `None` when
+    /// `event` carries its own (or none).
+    pub request: Option<RequestParts>,
+    /// `platform.session` as JSON text, parsed when first read.
+    pub session: String,
     pub limits: Limits,
     pub want_event: bool,
+}
+
+/// DreamFactory's `event.request`. `parameters` and `headers` are JSON text that the engine
+/// materialises only when the script first reads them: most scripts never look at them, and
+/// building them on every call was most of a trivial script's cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestParts {
+    pub method: &'static str,
+    pub uri: String,
+    pub service: String,
+    pub resource: String,
+    pub payload: serde_json::Value,
+    pub parameters: String,
+    pub headers: String,
+}
+
+impl RequestParts {
+    /// The request as one JSON value (`api_version` and `content_type` included).
+    pub fn to_json(&self) -> serde_json::Value {
+        let parse = |t: &str| serde_json::from_str(t).unwrap_or(serde_json::Value::Null);
+        serde_json::json!({
+            "api_version": "2.0",
+            "method": self.method,
+            "uri": self.uri,
+            "service": self.service,
+            "resource": self.resource,
+            "parameters": parse(&self.parameters),
+            "headers": parse(&self.headers),
+            "payload": self.payload,
+            "content_type": "application/json",
+        })
+    }
 }
 
 /// What a finished call produced.
@@ -198,7 +234,8 @@ pub trait ScriptEngine {
         let call = Call {
             script,
             event: input,
-            session: serde_json::Value::Null,
+            request: None,
+            session: "null".into(),
             limits,
             want_event: false,
         };

@@ -30,9 +30,10 @@ fn event() -> Value {
     }})
 }
 
-fn session() -> Value {
+fn session() -> String {
     json!({"user": {"id": 1, "email": "admin@example.com", "is_sys_admin": true},
            "role": null, "app": null, "api_key": null, "session_token": "t"})
+    .to_string()
 }
 
 /// One pre_process call as the pipeline makes it, modification allowed.
@@ -40,6 +41,7 @@ fn pre_process(engine: &QuickJs, script: &Script) -> (String, Vec<u8>) {
     let call = Call {
         script,
         event: event(),
+        request: None,
         session: session(),
         limits: Limits::default(),
         want_event: true,
@@ -92,6 +94,7 @@ fn scripts(c: &mut Criterion) {
             let call = Call {
                 script: &noop,
                 event: event(),
+                request: None,
                 session: session(),
                 limits: Limits::default(),
                 want_event: false,

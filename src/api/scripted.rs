@@ -50,17 +50,19 @@ pub async fn around(
         return handle(worker, call, def, role_filter).await;
     }
     let default_time = snapshot.config.scripts.time_limit;
-    let mut request = event::request(call);
+    let parts = event::request(call);
+    let mut request = Json::Null;
     let mut body: Option<Vec<u8>> = None;
     let mut query_text: Option<String> = None;
     if let Some(pre) = pre {
         let modify = pre.allow_event_modification;
         // The request is needed again only by a post_process script that will not get the
         // modified one back.
-        let keep = (post.is_some() && !modify).then(|| request.clone());
+        let keep = (post.is_some() && !modify).then(|| parts.to_json());
         let run = Run {
             script: &pre.script,
-            event: json!({ "request": request }),
+            event: json!({}),
+            request: Some(parts.clone()),
             want_event: modify,
             limits: pre.limits(default_time),
         };
@@ -82,6 +84,8 @@ pub async fn around(
             }
             _ => keep.unwrap_or(Json::Null),
         };
+    } else if post.is_some() {
+        request = parts.to_json();
     }
     let query = query_text.as_deref().map(Query::parse);
     let modified = ServiceCall {
@@ -98,6 +102,7 @@ pub async fn around(
     let run = Run {
         script: &post.script,
         event: json!({ "request": request, "response": response_json }),
+        request: None,
         want_event: modify,
         limits: post.limits(default_time),
     };
@@ -125,13 +130,14 @@ pub async fn service(worker: &Worker, call: &ServiceCall<'_>, def: &Arc<ServiceD
     );
     // Named by the service: event scripts' names all have dots, service names never do.
     let script = Script::new(def.name.as_str(), content);
+    let parts = event::request(call);
     let run = Run {
         script: &script,
         event: json!({
-            "request": event::request(call),
             "resource": call.resource,
             "service": call.service,
         }),
+        request: Some(parts),
         want_event: false,
         limits: Limits { time },
     };

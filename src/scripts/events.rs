@@ -15,7 +15,7 @@
 //! Cost when no script concerns a call: [`EventScripts::for_service`] is an empty-set check (a
 //! hash lookup once any script exists); names are formatted only for services with scripts.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,29 +72,35 @@ impl Phase {
 #[derive(Debug, Default)]
 pub struct EventScripts {
     pub by_name: BTreeMap<String, Arc<EventScript>>,
-    /// Services with at least one active javascript script.
-    services: HashSet<String>,
+    /// The active javascript scripts of each service that has any.
+    active: HashMap<String, Vec<Arc<EventScript>>>,
 }
 
 impl EventScripts {
     pub fn new(scripts: impl IntoIterator<Item = EventScript>) -> Self {
         let mut out = EventScripts::default();
         for s in scripts {
+            let s = Arc::new(s);
             if s.is_active && s.kind.eq_ignore_ascii_case("javascript") {
                 let service = s.name.split('.').next().unwrap_or_default();
-                out.services.insert(service.to_owned());
+                out.active
+                    .entry(service.to_owned())
+                    .or_default()
+                    .push(Arc::clone(&s));
             }
-            out.by_name.insert(s.name.clone(), Arc::new(s));
+            out.by_name.insert(s.name.clone(), s);
         }
         out
     }
 
     /// Whether any active script hooks a call on `service`.
     pub fn for_service(&self, service: &str) -> bool {
-        !self.services.is_empty() && self.services.contains(service)
+        !self.active.is_empty() && self.active.contains_key(service)
     }
 
-    /// The script a call meets in `phase` (see the module docs for the order).
+    /// The script a call meets in `phase` (see the module docs for the order). Compares the
+    /// service's few scripts' names piece by piece rather than formatting candidate names:
+    /// this runs twice on every call on a service with scripts.
     pub fn find(
         &self,
         service: &str,
@@ -102,22 +108,32 @@ impl EventScripts {
         method: Method,
         phase: Phase,
     ) -> Option<&Arc<EventScript>> {
-        if !self.for_service(service) {
-            return None;
-        }
+        let scripts = self.active.get(service)?;
         let verb = verb(method)?;
-        let tail = format!(".{verb}.{}", phase.suffix());
-        let active = |name: String| {
-            self.by_name
-                .get(&name)
-                .filter(|s| s.is_active && s.kind.eq_ignore_ascii_case("javascript"))
+        let tail = |rest: &str| {
+            rest.strip_prefix(verb)
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(|r| r == phase.suffix())
         };
-        let path = if resource.is_empty() {
-            String::new()
-        } else {
-            format!(".{}", resource.replace('/', "."))
+        // The path part of a name (between `service.` and `.verb.phase`) for each level.
+        let own = |name: &str| {
+            let Some(rest) = name[service.len()..].strip_prefix('.') else {
+                return false;
+            };
+            if resource.is_empty() {
+                return tail(rest);
+            }
+            let dotted = resource.split('/');
+            let mut rest = rest;
+            for part in dotted {
+                match rest.strip_prefix(part).and_then(|r| r.strip_prefix('.')) {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+            }
+            tail(rest)
         };
-        if let Some(s) = active(format!("{service}{path}{tail}")) {
+        if let Some(s) = scripts.iter().find(|s| own(&s.name)) {
             return Some(s);
         }
         let mut parts = resource.split('/');
@@ -125,12 +141,19 @@ impl EventScripts {
             return None;
         }
         let table = parts.next().filter(|t| !t.is_empty())?;
+        let under = |name: &str, table: &str| {
+            name[service.len()..]
+                .strip_prefix("._table.")
+                .and_then(|r| r.strip_prefix(table))
+                .and_then(|r| r.strip_prefix('.'))
+                .is_some_and(tail)
+        };
         if parts.next().is_some() {
-            if let Some(s) = active(format!("{service}._table.{table}{tail}")) {
+            if let Some(s) = scripts.iter().find(|s| under(&s.name, table)) {
                 return Some(s);
             }
         }
-        active(format!("{service}._table.{{table_name}}{tail}"))
+        scripts.iter().find(|s| under(&s.name, "{table_name}"))
     }
 }
 

@@ -31,6 +31,7 @@ pub const MAX_DEPTH: u8 = 4;
 pub struct Run<'a> {
     pub script: &'a Script,
     pub event: Json,
+    pub request: Option<crate::scripts::RequestParts>,
     pub want_event: bool,
     pub limits: Limits,
 }
@@ -58,6 +59,7 @@ pub async fn run(
     let mut step = engine.start(Call {
         script: run.script,
         event: run.event,
+        request: run.request,
         session: event::session(worker, call.caller),
         limits: run.limits,
         want_event: run.want_event,

@@ -1,6 +1,8 @@
 //! The JSON a script sees (`event.request`, `event.response`, `platform.session`) and the
 //! responses made of what it leaves or returns.
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value as Json};
@@ -8,30 +10,35 @@ use serde_json::{json, Map, Value as Json};
 use crate::api::caller::Caller;
 use crate::api::services::ServiceCall;
 use crate::envelope::ApiError;
-use crate::http::response::{Body, JSON, TEXT};
+use crate::http::response::{Body, TEXT};
 use crate::http::Response;
 use crate::runtime::Worker;
-use crate::scripts::ScriptError;
+use crate::scripts::{RequestParts, ScriptError};
 
-/// DreamFactory's `event.request`. Query parameters by name (the first of repeated ones); the
-/// payload parsed when it is JSON, else its text.
-pub fn request(call: &ServiceCall<'_>) -> Json {
-    let mut parameters = Map::new();
-    for (k, v) in call.query.iter() {
-        parameters
-            .entry(k.to_owned())
-            .or_insert_with(|| Json::String(v.to_owned()));
-    }
-    let mut headers = Map::new();
-    let uri = match call.request {
+/// DreamFactory's `event.request`, with its `parameters` (by name, the first of repeated ones)
+/// and `headers` (lower-case names) as JSON text the engine materialises only when a script
+/// reads them; the payload parsed when it is JSON, else its text.
+pub fn request(call: &ServiceCall<'_>) -> RequestParts {
+    let mut seen: Vec<&str> = Vec::new();
+    let parameters = json_object(call.query.iter().filter(|(k, _)| {
+        let first = !seen.contains(k);
+        seen.push(k);
+        first
+    }));
+    let (uri, headers) = match call.request {
         Some(req) => {
-            for (name, value) in req.headers() {
-                let value = String::from_utf8_lossy(value).into_owned();
-                headers.insert(name.to_ascii_lowercase(), Json::String(value));
-            }
-            req.path().to_owned()
+            let headers = req.headers().map(|(name, value)| {
+                (
+                    Cow::Owned(name.to_ascii_lowercase()),
+                    String::from_utf8_lossy(value),
+                )
+            });
+            (Cow::Borrowed(req.path()), json_object(headers))
         }
-        None => format!("/api/v2/{}/{}", call.service, call.resource),
+        None => (
+            Cow::Owned(format!("/api/v2/{}/{}", call.service, call.resource)),
+            "{}".to_owned(),
+        ),
     };
     let payload = if call.body.is_empty() {
         Json::Null
@@ -39,37 +46,93 @@ pub fn request(call: &ServiceCall<'_>) -> Json {
         serde_json::from_slice(call.body)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(call.body).into_owned()))
     };
-    json!({
-        "api_version": "2.0",
-        "method": call.method.to_string(),
-        "uri": uri,
-        "service": call.service,
-        "resource": call.resource,
-        "parameters": parameters,
-        "headers": headers,
-        "payload": payload,
-        "content_type": JSON,
-    })
+    RequestParts {
+        method: verb_name(call.method),
+        uri: uri.into_owned(),
+        service: call.service.to_owned(),
+        resource: call.resource.to_owned(),
+        payload,
+        parameters,
+        headers,
+    }
 }
 
-/// `platform.session`: who the call is from, as far as it is known.
-pub fn session(worker: &Worker, caller: &Caller<'_>) -> Json {
+fn verb_name(m: crate::http::Method) -> &'static str {
+    use crate::http::Method::*;
+    match m {
+        Get => "GET",
+        Head => "HEAD",
+        Post => "POST",
+        Put => "PUT",
+        Patch => "PATCH",
+        Delete => "DELETE",
+        Options => "OPTIONS",
+        Other => "OTHER",
+    }
+}
+
+/// `{"k":"v",...}` written straight from the pairs, without building a map of values.
+fn json_object<K, V>(pairs: impl Iterator<Item = (K, V)>) -> String
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut out = String::from("{");
+    for (k, v) in pairs {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        // Serialising a string cannot fail.
+        out.push_str(&serde_json::to_string(k.as_ref()).unwrap_or_default());
+        out.push(':');
+        out.push_str(&serde_json::to_string(v.as_ref()).unwrap_or_default());
+    }
+    out.push('}');
+    out
+}
+
+/// `platform.session` as JSON text: who the call is from, as far as it is known.
+pub fn session(worker: &Worker, caller: &Caller<'_>) -> String {
+    #[derive(serde::Serialize)]
+    struct User<'a> {
+        id: i64,
+        email: &'a str,
+        is_sys_admin: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Role<'a> {
+        id: i64,
+        name: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct App {
+        id: i64,
+    }
+    #[derive(serde::Serialize)]
+    struct Session<'a> {
+        user: Option<User<'a>>,
+        role: Option<Role<'a>>,
+        app: Option<App>,
+        api_key: Option<&'a str>,
+        session_token: Option<&'a str>,
+    }
     let snapshot = worker.snapshot();
     let authz = &snapshot.authz;
-    let user = caller
-        .claims
-        .as_ref()
-        .map(|c| json!({"id": c.user_id, "email": c.email, "is_sys_admin": c.is_sys_admin}));
-    let role = caller
-        .role_id(authz)
-        .map(|id| json!({"id": id, "name": authz.access.role(id).map(|r| r.name.clone())}));
-    json!({
-        "user": user,
-        "role": role,
-        "app": caller.app.map(|(id, _)| json!({"id": id})),
-        "api_key": caller.api_key.as_deref(),
-        "session_token": caller.token.as_deref(),
-    })
+    let session = Session {
+        user: caller.claims.as_ref().map(|c| User {
+            id: c.user_id,
+            email: &c.email,
+            is_sys_admin: c.is_sys_admin,
+        }),
+        role: caller.role_id(authz).map(|id| Role {
+            id,
+            name: authz.access.role(id).map(|r| r.name.as_str()),
+        }),
+        app: caller.app.map(|(id, _)| App { id }),
+        api_key: caller.api_key.as_deref(),
+        session_token: caller.token.as_deref(),
+    };
+    serde_json::to_string(&session).unwrap_or_else(|_| "null".into())
 }
 
 /// The body a modified `event.request.payload` stands for.

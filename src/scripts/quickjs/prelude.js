@@ -81,37 +81,52 @@
     delete: (key) => storeOp(2, toText(key), '') === 'ok',
   });
   freeze(config);
-  // The event arrives as JSON text and is parsed when the script first touches one of its
-  // top-level members (`event.request`, ...): a script that only logs, or only checks the
-  // session, never pays for the parse. Touched members become plain data properties.
-  const defineProperty = Object.defineProperty, split = String.prototype.split;
-  const eventFor = (text, keys) => {
-    let whole;
-    const event = {};
-    const settleKey = (key, value) =>
-      defineProperty(event, key, { value: value, writable: true, enumerable: true, configurable: true });
-    apply(forEach, apply(split, keys, [',']), [(key) => defineProperty(event, key, {
-      configurable: true, enumerable: true,
-      get: () => {
-        if (whole === undefined) whole = parse(text);
-        const value = whole[key];
-        settleKey(key, value);
-        return value;
-      },
-      set: (value) => { settleKey(key, value); },
-    })]);
-    return event;
+  // A member the host gives as JSON text (the request's headers, parameters) is parsed when
+  // the script first reads it; reading or assigning it leaves a plain data property. The texts
+  // sit under a symbol (JSON.stringify skips it) and the accessors are shared per key, so a call
+  // creates no closures: closures over the object would be cycles only the collector frees.
+  const defineProperty = Object.defineProperty, texts = Symbol('deferred');
+  const settleKey = (object, key, value) =>
+    defineProperty(object, key, { value: value, writable: true, enumerable: true, configurable: true });
+  const accessors = new M();
+  const accessorsFor = (key) => {
+    let a = apply(mget, accessors, [key]);
+    if (a === undefined) {
+      a = {
+        get: function () { const value = parse(this[texts][key]); settleKey(this, key, value); return value; },
+        set: function (value) { settleKey(this, key, value); },
+        enumerable: true, configurable: true,
+      };
+      apply(mset, accessors, [key, a]);
+    }
+    return a;
   };
-  // The session arrives as JSON text and is parsed on first use: most scripts never read it.
-  const platformFor = (sessionText) => {
-    let session;
-    return objectFreeze({
-      api: api, config: config, store: store,
-      get session() {
-        if (session === undefined) session = freeze(parse(sessionText));
-        return session;
-      },
-    });
+  const parametersAccessors = accessorsFor('parameters'), headersAccessors = accessorsFor('headers');
+  // `event.request` from the host's parts, as one object literal (one shape for every call).
+  const request = (method, uri, service, resource, payload, parametersText, headersText) => {
+    const r = {
+      api_version: '2.0', method: method, uri: uri, service: service, resource: resource,
+      parameters: null, headers: null, payload: payload, content_type: 'application/json',
+    };
+    defineProperty(r, texts, { value: { parameters: parametersText, headers: headersText } });
+    defineProperty(r, 'parameters', parametersAccessors);
+    defineProperty(r, 'headers', headersAccessors);
+    return r;
   };
-  return { compile: compile, eventFor: eventFor, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  // One `platform` for every call: `session` reads the text of the call running now, which the
+  // host sets at the start of each of its segments (a call resumed after platform.api gets its
+  // own back), so no per-call object or closure is made.
+  let sessionText = 'null', session;
+  const platform = objectFreeze({
+    api: api, config: config, store: store,
+    get session() {
+      if (session === undefined) session = freeze(parse(sessionText));
+      return session;
+    },
+  });
+  const platformFor = (text) => {
+    if (text !== sessionText) { sessionText = text; session = undefined; }
+    return platform;
+  };
+  return { compile: compile, request: request, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

@@ -31,6 +31,8 @@ pub(super) struct Pending {
     event: Option<Persistent<Value<'static>>>,
     /// Requests handed out and not answered yet.
     requests: Vec<u64>,
+    /// `platform.session` of this call, set again whenever it resumes.
+    session: String,
 }
 
 /// A segment's end: the call waits, or its result and event as JSON text.
@@ -47,19 +49,7 @@ impl Inner {
         compiles: &Cell<u64>,
     ) -> Result<Step, ScriptError> {
         let name = &call.script.name;
-        let internal = |e: serde_json::Error| errors::internal(name, e);
-        let event = serde_json::to_string(&call.event).map_err(internal)?;
-        let keys = call.event.as_object().map(|o| {
-            let mut keys = String::new();
-            for k in o.keys().filter(|k| !k.contains(',')) {
-                if !keys.is_empty() {
-                    keys.push(',');
-                }
-                keys.push_str(k);
-            }
-            keys
-        });
-        let session = serde_json::to_string(&call.session).map_err(internal)?;
+        let session = call.session.as_str();
         let limit = call.limits.time;
         self.begin(name, limit);
         let started = Instant::now();
@@ -72,7 +62,7 @@ impl Inner {
         } = self;
         let progress = context.with(|ctx| {
             let fail = |e| errors::from_js(&ctx, e, name, limit, state.interrupted.get());
-            let run = || {
+            let mut run = || {
                 let function = compiled(&ctx, cache, &hooks.compile, call.script, compiles)
                     .map_err(|e| {
                         // A source big enough to outlast the deadline while compiling is still
@@ -83,16 +73,28 @@ impl Inner {
                             e
                         }
                     })?;
-                let event: Value = match &keys {
-                    // An object's members are parsed when first touched (see the prelude).
-                    Some(keys) => {
-                        let event_for = hooks.event_for.clone().restore(&ctx).map_err(fail)?;
-                        event_for.call((event, keys.as_str())).map_err(fail)?
+                // Built as JavaScript values directly: QuickJS's JSON.parse of the same text cost
+                // several times more (it grows strings a character at a time).
+                let event = to_js(&ctx, &call.event).map_err(fail)?;
+                if let Some(r) = &call.request {
+                    let make = hooks.request.clone().restore(&ctx).map_err(fail)?;
+                    let payload = to_js(&ctx, &r.payload).map_err(fail)?;
+                    let args = (
+                        r.method,
+                        r.uri.as_str(),
+                        r.service.as_str(),
+                        r.resource.as_str(),
+                        payload,
+                        r.parameters.as_str(),
+                        r.headers.as_str(),
+                    );
+                    let request: Value = make.call(args).map_err(fail)?;
+                    if let Some(event) = event.as_object() {
+                        event.set("request", request).map_err(fail)?;
                     }
-                    None => ctx.json_parse(event).map_err(fail)?,
-                };
+                }
                 let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
-                let platform: Value = platform_for.call((session.as_str(),)).map_err(fail)?;
+                let platform: Value = platform_for.call((session,)).map_err(fail)?;
                 let returned: Value = function.call((event.clone(), platform)).map_err(fail)?;
                 let pending = Pending {
                     name: Arc::clone(name),
@@ -101,6 +103,7 @@ impl Inner {
                     result: Persistent::save(&ctx, returned),
                     event: call.want_event.then(|| Persistent::save(&ctx, event)),
                     requests: Vec::new(),
+                    session: session.to_owned(),
                 };
                 advance(&ctx, hooks, state, pending)
             };
@@ -143,6 +146,10 @@ impl Inner {
         let progress = context.with(|ctx| {
             let fail = |e| errors::from_js(&ctx, e, &name, limit, state.interrupted.get());
             let run = || {
+                let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
+                let _: Value = platform_for
+                    .call((pending.session.as_str(),))
+                    .map_err(fail)?;
                 let settle = hooks.settle.clone().restore(&ctx).map_err(fail)?;
                 for (request, text) in answer_texts {
                     let answer = ctx.json_parse(text).map_err(fail)?;
@@ -251,6 +258,34 @@ fn advance<'js>(
         None => None,
     };
     Ok(Progress::Done(json(value)?, event))
+}
+
+/// A JSON value as the equivalent JavaScript value.
+fn to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::Null => Value::new_null(ctx.clone()),
+        J::Bool(b) => Value::new_bool(ctx.clone(), *b),
+        J::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => Value::new_int(ctx.clone(), i),
+            None => Value::new_float(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        J::Array(items) => {
+            let array = rquickjs::Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                array.set(i, to_js(ctx, item)?)?;
+            }
+            array.into_value()
+        }
+        J::Object(members) => {
+            let object = rquickjs::Object::new(ctx.clone())?;
+            for (k, item) in members {
+                object.set(k.as_str(), to_js(ctx, item)?)?;
+            }
+            object.into_value()
+        }
+    })
 }
 
 /// After a failure: requests the script queued will never be made, so their promises go too.

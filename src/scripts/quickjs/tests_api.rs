@@ -11,7 +11,8 @@ fn call<'a>(script: &'a Script, event: serde_json::Value, want_event: bool) -> C
     Call {
         script,
         event,
-        session: json!({"user": {"id": 7}}),
+        request: None,
+        session: json!({"user": {"id": 7}}).to_string(),
         limits: Limits::default(),
         want_event,
     }
