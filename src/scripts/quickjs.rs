@@ -98,7 +98,7 @@ struct CallState {
 /// The prelude's functions the host calls.
 struct Hooks {
     compile: Persistent<Function<'static>>,
-    request: Persistent<Function<'static>>,
+    invoke: Persistent<Function<'static>>,
     platform_for: Persistent<Function<'static>>,
     take: Persistent<Function<'static>>,
     settle: Persistent<Function<'static>>,
@@ -280,7 +280,7 @@ impl Inner {
                 };
                 Ok(Hooks {
                     compile: hook("compile")?,
-                    request: hook("request")?,
+                    invoke: hook("invoke")?,
                     platform_for: hook("platformFor")?,
                     take: hook("take")?,
                     settle: hook("settle")?,

@@ -77,18 +77,19 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut out = String::from("{");
+    let mut out: Vec<u8> = Vec::with_capacity(256);
+    out.push(b'{');
     for (k, v) in pairs {
         if out.len() > 1 {
-            out.push(',');
+            out.push(b',');
         }
-        // Serialising a string cannot fail.
-        out.push_str(&serde_json::to_string(k.as_ref()).unwrap_or_default());
-        out.push(':');
-        out.push_str(&serde_json::to_string(v.as_ref()).unwrap_or_default());
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, k.as_ref());
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v.as_ref());
     }
-    out.push('}');
-    out
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
 }
 
 /// `platform.session` as JSON text: who the call is from, as far as it is known.

@@ -128,5 +128,12 @@
     if (text !== sessionText) { sessionText = text; session = undefined; }
     return platform;
   };
-  return { compile: compile, request: request, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  // The host's one call per script call: `event.request` from its parts (when given), the
+  // session, then the script itself.
+  const invoke = (fn, event, sessionText, method, uri, service, resource, payload, parametersText, headersText) => {
+    if (method !== undefined)
+      event.request = request(method, uri, service, resource, payload, parametersText, headersText);
+    return fn(event, platformFor(sessionText));
+  };
+  return { compile: compile, invoke: invoke, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
 use rquickjs::{Ctx, Function, Persistent, Value};
 
@@ -76,26 +77,27 @@ impl Inner {
                 // Built as JavaScript values directly: QuickJS's JSON.parse of the same text cost
                 // several times more (it grows strings a character at a time).
                 let event = to_js(&ctx, &call.event).map_err(fail)?;
-                if let Some(r) = &call.request {
-                    let make = hooks.request.clone().restore(&ctx).map_err(fail)?;
-                    let payload = to_js(&ctx, &r.payload).map_err(fail)?;
-                    let args = (
-                        r.method,
-                        r.uri.as_str(),
-                        r.service.as_str(),
-                        r.resource.as_str(),
-                        payload,
-                        r.parameters.as_str(),
-                        r.headers.as_str(),
-                    );
-                    let request: Value = make.call(args).map_err(fail)?;
-                    if let Some(event) = event.as_object() {
-                        event.set("request", request).map_err(fail)?;
+                // One call into JavaScript builds `event.request`, sets `platform.session` and
+                // runs the script: each crossing costs about as much as a small script does.
+                let invoke = hooks.invoke.clone().restore(&ctx).map_err(fail)?;
+                let mut args = Args::new(ctx.clone(), 10);
+                let pushed = (|| {
+                    args.push_arg(function)?;
+                    args.push_arg(event.clone())?;
+                    args.push_arg(session)?;
+                    if let Some(r) = &call.request {
+                        args.push_arg(r.method)?;
+                        args.push_arg(r.uri.as_str())?;
+                        args.push_arg(r.service.as_str())?;
+                        args.push_arg(r.resource.as_str())?;
+                        args.push_arg(to_js(&ctx, &r.payload)?)?;
+                        args.push_arg(r.parameters.as_str())?;
+                        args.push_arg(r.headers.as_str())?;
                     }
-                }
-                let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
-                let platform: Value = platform_for.call((session,)).map_err(fail)?;
-                let returned: Value = function.call((event.clone(), platform)).map_err(fail)?;
+                    Ok(())
+                })();
+                pushed.map_err(fail)?;
+                let returned: Value = invoke.call_arg(args).map_err(fail)?;
                 let pending = Pending {
                     name: Arc::clone(name),
                     limit,
