@@ -92,6 +92,9 @@ pub struct QuickJs {
 struct CallState {
     deadline: Cell<Option<Instant>>,
     interrupted: Cell<bool>,
+    /// Set by `platform.api` when it queues a request, so a call that made none does not ask
+    /// the prelude for its queue.
+    queued: Cell<bool>,
     script: RefCell<Arc<str>>,
 }
 
@@ -235,6 +238,7 @@ impl Inner {
         // few dozen calls, each time walking the whole heap. A higher trigger runs it rarely.
         runtime.set_gc_threshold(GC_THRESHOLD.min(options.memory_limit / 4));
         let state = Rc::new(CallState {
+            queued: Cell::new(false),
             script: RefCell::new(Arc::from("")),
             ..CallState::default()
         });
@@ -273,8 +277,11 @@ impl Inner {
                         }
                     },
                 )?;
+                let queued_state = Rc::clone(&state);
+                let queued = Function::new(ctx.clone(), move || queued_state.queued.set(true))?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
-                let made: Object = prelude.call((sink, ctx.json_parse(config)?, store_op))?;
+                let made: Object =
+                    prelude.call((sink, ctx.json_parse(config)?, store_op, queued))?;
                 let hook = |name: &str| -> rquickjs::Result<Persistent<Function<'static>>> {
                     Ok(Persistent::save(&ctx, made.get::<_, Function>(name)?))
                 };

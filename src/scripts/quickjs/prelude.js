@@ -4,7 +4,7 @@
 // and forget. Every built-in used after setup is captured here, because scripts share the
 // context and one that replaces `Function.prototype.call` or `JSON.stringify` must not break
 // the next script.
-(function (sink, config, storeOp) {
+(function (sink, config, storeOp, markQueued) {
   const apply = Reflect.apply, map = Array.prototype.map, join = Array.prototype.join;
   const stringify = JSON.stringify, parse = JSON.parse, toText = String, P = Promise;
   const objectFreeze = Object.freeze, isFrozen = Object.isFrozen, values = Object.values;
@@ -50,6 +50,7 @@
     const promise = new P((r) => { resolve = r; });
     apply(mset, waiting, [id, resolve]);
     queue[queue.length] = { id: id, method: toText(method), path: toText(path), payload: body, options: opts };
+    markQueued();
     return promise;
   };
   const api = freeze({
@@ -101,16 +102,27 @@
     }
     return a;
   };
-  const parametersAccessors = accessorsFor('parameters'), headersAccessors = accessorsFor('headers');
-  // `event.request` from the host's parts, as one object literal (one shape for every call).
+  // `event.request`: the scalars are own properties; `parameters` and `headers` are accessors on
+  // a shared prototype until read, and `toJSON` lists them like the rest, so the request reads
+  // and serialises as a plain object while a call builds only the scalars.
+  const requestProto = {};
+  defineProperty(requestProto, 'parameters', accessorsFor('parameters'));
+  defineProperty(requestProto, 'headers', accessorsFor('headers'));
+  defineProperty(requestProto, 'toJSON', {
+    value: function () {
+      return {
+        api_version: this.api_version, method: this.method, uri: this.uri, service: this.service,
+        resource: this.resource, parameters: this.parameters, headers: this.headers,
+        payload: this.payload, content_type: this.content_type,
+      };
+    },
+  });
+  const create = Object.create;
   const request = (method, uri, service, resource, payload, parametersText, headersText) => {
-    const r = {
-      api_version: '2.0', method: method, uri: uri, service: service, resource: resource,
-      parameters: null, headers: null, payload: payload, content_type: 'application/json',
-    };
+    const r = create(requestProto);
+    r.api_version = '2.0'; r.method = method; r.uri = uri; r.service = service;
+    r.resource = resource; r.payload = payload; r.content_type = 'application/json';
     defineProperty(r, texts, { value: { parameters: parametersText, headers: headersText } });
-    defineProperty(r, 'parameters', parametersAccessors);
-    defineProperty(r, 'headers', headersAccessors);
     return r;
   };
   // One `platform` for every call: `session` reads the text of the call running now, which the

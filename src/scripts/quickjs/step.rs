@@ -225,8 +225,12 @@ fn advance<'js>(
     if state.interrupted.get() {
         return Err(errors::timeout(name, limit));
     }
-    let take = hooks.take.clone().restore(ctx).map_err(fail)?;
-    let queued: Option<String> = take.call(()).map_err(fail)?;
+    let queued: Option<String> = if state.queued.replace(false) {
+        let take = hooks.take.clone().restore(ctx).map_err(fail)?;
+        take.call(()).map_err(fail)?
+    } else {
+        None
+    };
     if let Some(text) = queued {
         let requests: Vec<ApiRequest> =
             serde_json::from_str(&text).map_err(|e| errors::internal(name, e))?;
