@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use percore::scripts::{Call, Limits, QuickJs, Script, ScriptEngine, Step};
+use percore::scripts::{Call, Limits, QuickJs, RequestParts, Script, ScriptEngine, Step};
 use serde_json::{json, Value};
 
 fn event() -> Value {
@@ -30,6 +30,21 @@ fn event() -> Value {
     }})
 }
 
+/// The same request as the pipeline hands it over: scalars, and headers and parameters as JSON
+/// text the engine materialises only when a script reads them.
+fn parts() -> RequestParts {
+    let request = event()["request"].take();
+    RequestParts {
+        method: "GET",
+        uri: request["uri"].as_str().unwrap_or_default().to_owned(),
+        service: "db".into(),
+        resource: "_table/contact".into(),
+        payload: Value::Null,
+        parameters: request["parameters"].to_string(),
+        headers: request["headers"].to_string(),
+    }
+}
+
 fn session() -> String {
     json!({"user": {"id": 1, "email": "admin@example.com", "is_sys_admin": true},
            "role": null, "app": null, "api_key": null, "session_token": "t"})
@@ -40,8 +55,8 @@ fn session() -> String {
 fn pre_process(engine: &QuickJs, script: &Script) -> (String, Vec<u8>) {
     let call = Call {
         script,
-        event: event(),
-        request: None,
+        event: json!({}),
+        request: Some(parts()),
         session: session(),
         limits: Limits::default(),
         want_event: true,
@@ -93,8 +108,8 @@ fn scripts(c: &mut Criterion) {
         b.iter(|| {
             let call = Call {
                 script: &noop,
-                event: event(),
-                request: None,
+                event: json!({}),
+                request: Some(parts()),
                 session: session(),
                 limits: Limits::default(),
                 want_event: false,
