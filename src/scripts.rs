@@ -140,7 +140,7 @@ pub struct Call<'a> {
 /// DreamFactory's `event.request`. `parameters` and `headers` are JSON text that the engine
 /// materialises only when the script first reads them: most scripts never look at them, and
 /// building them on every call was most of a trivial script's cost.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestParts {
     pub method: &'static str,
     pub uri: String,

@@ -50,7 +50,7 @@ pub async fn around(
         return handle(worker, call, def, role_filter).await;
     }
     let default_time = snapshot.config.scripts.time_limit;
-    let parts = event::request(call);
+    let mut parts = event::request(call);
     let mut request = Json::Null;
     let mut body: Option<Vec<u8>> = None;
     let mut query_text: Option<String> = None;
@@ -62,7 +62,12 @@ pub async fn around(
         let run = Run {
             script: &pre.script,
             event: json!({}),
-            request: Some(parts.clone()),
+            // Cloned only when a post_process script needs the request again.
+            request: Some(if post.is_some() {
+                parts.clone()
+            } else {
+                std::mem::take(&mut parts)
+            }),
             want_event: modify,
             limits: pre.limits(default_time),
         };

@@ -86,26 +86,25 @@
   // the script first reads it; reading or assigning it leaves a plain data property. The texts
   // sit under a symbol (JSON.stringify skips it) and the accessors are shared per key, so a call
   // creates no closures: closures over the object would be cycles only the collector frees.
-  const defineProperty = Object.defineProperty, texts = Symbol('deferred');
+  const defineProperty = Object.defineProperty;
   const settleKey = (object, key, value) =>
     defineProperty(object, key, { value: value, writable: true, enumerable: true, configurable: true });
-  const accessors = new M();
+  // Each lazy member's text sits under its own symbol on the request (JSON.stringify skips
+  // symbols); the accessors live on the shared prototype.
+  const textOf = { parameters: Symbol('parameters'), headers: Symbol('headers') };
   const accessorsFor = (key) => {
-    let a = apply(mget, accessors, [key]);
-    if (a === undefined) {
-      a = {
-        get: function () { const value = parse(this[texts][key]); settleKey(this, key, value); return value; },
-        set: function (value) { settleKey(this, key, value); },
-        enumerable: true, configurable: true,
-      };
-      apply(mset, accessors, [key, a]);
-    }
-    return a;
+    const sym = textOf[key];
+    return {
+      get: function () { const value = parse(this[sym]); settleKey(this, key, value); return value; },
+      set: function (value) { settleKey(this, key, value); },
+      enumerable: true, configurable: true,
+    };
   };
-  // `event.request`: the scalars are own properties; `parameters` and `headers` are accessors on
-  // a shared prototype until read, and `toJSON` lists them like the rest, so the request reads
-  // and serialises as a plain object while a call builds only the scalars.
-  const requestProto = {};
+  // `event.request`: the per-call scalars are own properties; `parameters` and `headers` are
+  // accessors on a shared prototype until read, the constant `api_version` and `content_type`
+  // live there too, and `toJSON` lists everything, so the request reads and serialises as a
+  // plain object while a call sets only five properties.
+  const requestProto = { api_version: '2.0', content_type: 'application/json' };
   defineProperty(requestProto, 'parameters', accessorsFor('parameters'));
   defineProperty(requestProto, 'headers', accessorsFor('headers'));
   defineProperty(requestProto, 'toJSON', {
@@ -117,12 +116,11 @@
       };
     },
   });
-  const create = Object.create;
+  const create = Object.create, P_SYM = textOf.parameters, H_SYM = textOf.headers;
   const request = (method, uri, service, resource, payload, parametersText, headersText) => {
     const r = create(requestProto);
-    r.api_version = '2.0'; r.method = method; r.uri = uri; r.service = service;
-    r.resource = resource; r.payload = payload; r.content_type = 'application/json';
-    defineProperty(r, texts, { value: { parameters: parametersText, headers: headersText } });
+    r.method = method; r.uri = uri; r.service = service; r.resource = resource;
+    r.payload = payload; r[P_SYM] = parametersText; r[H_SYM] = headersText;
     return r;
   };
   // One `platform` for every call: `session` reads the text of the call running now, which the
