@@ -140,9 +140,17 @@
   };
   // The host's one call per script call: `event.request` from its parts (when given), the
   // session, then the script itself.
-  const invoke = (fn, event, sessionText, method, uri, service, resource, payload, parametersText, headersText) => {
-    if (method !== undefined)
-      event.request = request(method, uri, service, resource, payload, parametersText, headersText);
+  // A script that may modify the event gets a request whose members are all its own, so that
+  // copies (`{...event.request}`, `Object.assign`) keep every member.
+  const invoke = (fn, event, sessionText, own, method, uri, service, resource, payload, parametersText, headersText) => {
+    if (method !== undefined) {
+      const r = request(method, uri, service, resource, payload, parametersText, headersText);
+      if (own) {
+        settleKey(r, 'api_version', r.api_version); settleKey(r, 'content_type', r.content_type);
+        r.parameters; r.headers; // the accessors leave own data properties
+      }
+      event.request = r;
+    }
     return fn(event, platformFor(sessionText));
   };
   return { compile: compile, invoke: invoke, platformFor: platformFor, take: take, settle: settle, forget: forget };

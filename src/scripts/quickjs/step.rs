@@ -80,11 +80,12 @@ impl Inner {
                 // One call into JavaScript builds `event.request`, sets `platform.session` and
                 // runs the script: each crossing costs about as much as a small script does.
                 let invoke = hooks.invoke.clone().restore(&ctx).map_err(fail)?;
-                let mut args = Args::new(ctx.clone(), 10);
+                let mut args = Args::new(ctx.clone(), 11);
                 let pushed = (|| {
                     args.push_arg(function)?;
                     args.push_arg(event.clone())?;
                     args.push_arg(session)?;
+                    args.push_arg(call.want_event)?;
                     if let Some(r) = &call.request {
                         args.push_arg(r.method)?;
                         args.push_arg(r.uri.as_str())?;

@@ -141,3 +141,58 @@ fn store_is_shared_across_engines() {
         Ok(json!({"v": [1]}))
     );
 }
+
+fn parts() -> crate::scripts::RequestParts {
+    crate::scripts::RequestParts {
+        method: "GET",
+        uri: "/api/v2/db/_table/t".into(),
+        service: "db".into(),
+        resource: "_table/t".into(),
+        payload: serde_json::Value::Null,
+        parameters: r#"{"limit":"5"}"#.into(),
+        headers: r#"{"x-a":"1"}"#.into(),
+    }
+}
+
+#[test]
+fn the_request_reads_and_copies_as_a_plain_object() {
+    let engine = QuickJs::new().unwrap();
+    // Read without modification: lazy members and prototype constants read like own ones.
+    let reader = Script::new(
+        "db._table.t.get.pre_process",
+        "return [event.request.method, event.request.parameters.limit, event.request.headers['x-a'],
+                 event.request.api_version, JSON.parse(JSON.stringify(event.request)).headers];",
+    );
+    let mut c = call(&reader, json!({}), false);
+    c.request = Some(parts());
+    assert_eq!(
+        done(engine.start(c)).value,
+        json!(["GET", "5", "1", "2.0", {"x-a": "1"}])
+    );
+    // A modifying script may copy the request: every member comes along.
+    let copier = Script::new(
+        "db._table.t.get.post_process",
+        "const r = {...event.request}; r.parameters.limit = '9'; event.request = r;
+         return Object.keys(r).sort();",
+    );
+    let mut c = call(&copier, json!({}), true);
+    c.request = Some(parts());
+    let outcome = done(engine.start(c));
+    assert_eq!(
+        outcome.value,
+        json!([
+            "api_version",
+            "content_type",
+            "headers",
+            "method",
+            "parameters",
+            "payload",
+            "resource",
+            "service",
+            "uri"
+        ])
+    );
+    let event = outcome.event.unwrap();
+    assert_eq!(event["request"]["parameters"]["limit"], "9");
+    assert_eq!(event["request"]["headers"]["x-a"], "1");
+}
