@@ -257,6 +257,10 @@ fn advance<'js>(
         },
     };
     let json = |v: Value<'js>| -> Result<Option<String>, ScriptError> {
+        // Most hooks return nothing; JSON.stringify is no free way to learn that.
+        if v.is_undefined() {
+            return Ok(None);
+        }
         let text = ctx.json_stringify(v).map_err(fail)?;
         text.map(|s| s.to_string()).transpose().map_err(fail)
     };
