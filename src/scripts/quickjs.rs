@@ -111,6 +111,9 @@ struct Hooks {
 /// One runtime with everything that lives in it. Fields drop in declaration order, and every
 /// `Persistent` must be freed before the runtime that owns it, so the runtime comes last.
 struct Inner {
+    /// The `platform.session` text the runtime holds now: a call from the same session passes
+    /// none (most calls on a keep-alive connection), sparing a string copy and comparison.
+    session: String,
     pending: HashMap<u64, Pending>,
     cache: HashMap<Arc<str>, Compiled>,
     hooks: Hooks,
@@ -296,6 +299,7 @@ impl Inner {
             })
             .map_err(fail)?;
         Ok(Inner {
+            session: String::new(),
             pending: HashMap::new(),
             cache: HashMap::new(),
             hooks,

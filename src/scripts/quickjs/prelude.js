@@ -134,8 +134,9 @@
       return session;
     },
   });
+  // `undefined`: the host says the session is the one set last.
   const platformFor = (text) => {
-    if (text !== sessionText) { sessionText = text; session = undefined; }
+    if (text !== undefined && text !== sessionText) { sessionText = text; session = undefined; }
     return platform;
   };
   // The host's one call per script call: `event.request` from its parts (when given), the
@@ -143,6 +144,7 @@
   // A script that may modify the event gets a request whose members are all its own, so that
   // copies (`{...event.request}`, `Object.assign`) keep every member.
   const invoke = (fn, event, sessionText, own, method, uri, service, resource, payload, parametersText, headersText) => {
+    const platform = platformFor(sessionText);
     if (method !== undefined) {
       const r = request(method, uri, service, resource, payload, parametersText, headersText);
       if (own) {
@@ -151,7 +153,7 @@
       }
       event.request = r;
     }
-    return fn(event, platformFor(sessionText));
+    return fn(event, platform);
   };
   return { compile: compile, invoke: invoke, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

@@ -54,6 +54,11 @@ impl Inner {
         let limit = call.limits.time;
         self.begin(name, limit);
         let started = Instant::now();
+        let same_session = self.session == session;
+        if !same_session {
+            self.session.clear();
+            self.session.push_str(session);
+        }
         let Inner {
             cache,
             hooks,
@@ -84,7 +89,8 @@ impl Inner {
                 let pushed = (|| {
                     args.push_arg(function)?;
                     args.push_arg(event.clone())?;
-                    args.push_arg(session)?;
+                    // `undefined`: the session the runtime holds already.
+                    args.push_arg((!same_session).then_some(session))?;
                     args.push_arg(call.want_event)?;
                     if let Some(r) = &call.request {
                         args.push_arg(r.method)?;
@@ -117,6 +123,10 @@ impl Inner {
             progress
         });
         self.state.deadline.set(None);
+        if progress.is_err() {
+            // Whether the runtime took the new session is unknown: send it again next time.
+            self.session.clear();
+        }
         self.finish(id, progress?, started.elapsed())
     }
 
@@ -139,6 +149,8 @@ impl Inner {
             answer_texts.push((*request, text));
         }
         self.begin(&name, limit.saturating_sub(used));
+        // The runtime holds this call's session again (another call may have run meanwhile).
+        self.session.clone_from(&pending.session);
         let started = Instant::now();
         let Inner {
             hooks,
@@ -167,6 +179,9 @@ impl Inner {
             progress
         });
         self.state.deadline.set(None);
+        if progress.is_err() {
+            self.session.clear();
+        }
         self.finish(id, progress?, used + started.elapsed())
     }
 

@@ -196,3 +196,22 @@ fn the_request_reads_and_copies_as_a_plain_object() {
     assert_eq!(event["request"]["parameters"]["limit"], "9");
     assert_eq!(event["request"]["headers"]["x-a"], "1");
 }
+
+#[test]
+fn each_call_sees_its_own_session() {
+    let engine = QuickJs::new().unwrap();
+    let who = Script::new("who", "return platform.session.user.id;");
+    let broken = Script::new("broken", "throw 'no';");
+    let as_user = |script: &Script, id: i64| {
+        let mut c = call(script, json!({}), false);
+        c.session = json!({"user": {"id": id}}).to_string();
+        engine.start(c)
+    };
+    assert_eq!(done(as_user(&who, 1)).value, json!(1));
+    assert_eq!(done(as_user(&who, 2)).value, json!(2));
+    // The same session again is not sent again, and still read right.
+    assert_eq!(done(as_user(&who, 2)).value, json!(2));
+    assert!(as_user(&broken, 3).is_err());
+    assert_eq!(done(as_user(&who, 3)).value, json!(3));
+    assert_eq!(done(as_user(&who, 1)).value, json!(1));
+}
