@@ -8,7 +8,7 @@ pub mod caller;
 pub mod cors;
 pub mod query;
 pub mod router;
-mod scripted;
+pub mod scripted;
 pub mod services;
 pub mod session;
 mod status;

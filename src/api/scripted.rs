@@ -20,6 +20,8 @@
 mod drive;
 mod event;
 
+pub use event::SessionCache;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -47,6 +47,9 @@ pub struct Worker {
     pub registrations: crate::auth::throttle::CoreThrottle,
     /// This core's JavaScript runtime, for event scripts and scripted services.
     pub scripts: crate::scripts::QuickJs,
+    /// The last `platform.session` text made on this core, reused while the caller is the same
+    /// (calls on a keep-alive connection usually are).
+    pub script_session: crate::api::scripted::SessionCache,
 }
 
 /// The snapshot behind a per-core, non-atomic count. The `Rc` around the `Arc` is deliberate:
@@ -144,6 +147,7 @@ pub(super) fn run_thread(ctx: ThreadContext) {
                 crate::auth::throttle::Policy::registrations(),
             ),
             scripts,
+            script_session: Default::default(),
         });
         let _ = ctx.ready.send(Ok(()));
         serve(worker, listener, ctx.stop, ctx.shutdown_timeout).await;

@@ -92,8 +92,45 @@ where
     String::from_utf8(out).unwrap_or_else(|_| "{}".into())
 }
 
-/// `platform.session` as JSON text: who the call is from, as far as it is known.
+/// The last session text a core made, and what it was made from.
+#[derive(Default)]
+pub struct SessionCache(std::cell::RefCell<Option<CachedSession>>);
+
+struct CachedSession {
+    token: Option<String>,
+    api_key: Option<String>,
+    app: Option<(i64, Option<i64>)>,
+    /// Roles and their names come from the snapshot.
+    generation: u64,
+    text: String,
+}
+
+/// `platform.session` as JSON text: who the call is from, as far as it is known. The same
+/// caller under the same snapshot gets the text made last time.
 pub fn session(worker: &Worker, caller: &Caller<'_>) -> String {
+    let generation = worker.snapshot().generation;
+    let mut cache = worker.script_session.0.borrow_mut();
+    if let Some(c) = cache.as_ref() {
+        if c.generation == generation
+            && c.token.as_deref() == caller.token.as_deref()
+            && c.api_key.as_deref() == caller.api_key.as_deref()
+            && c.app == caller.app
+        {
+            return c.text.clone();
+        }
+    }
+    let text = make_session(worker, caller);
+    *cache = Some(CachedSession {
+        token: caller.token.as_deref().map(str::to_owned),
+        api_key: caller.api_key.as_deref().map(str::to_owned),
+        app: caller.app,
+        generation,
+        text: text.clone(),
+    });
+    text
+}
+
+fn make_session(worker: &Worker, caller: &Caller<'_>) -> String {
     #[derive(serde::Serialize)]
     struct User<'a> {
         id: i64,
