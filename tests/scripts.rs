@@ -367,3 +367,30 @@ fn a_changed_script_reaches_every_core_while_requests_run() {
     assert!(done.load(Ordering::Relaxed) > 20);
     assert_eq!(failures.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn scripts_see_the_request_as_sent() {
+    let server = Server::start(&[]);
+    let mut c = server.admin();
+    service(
+        &mut c,
+        "echo",
+        "return {h: event.request.headers, p: event.request.parameters, m: event.request.method,
+                 u: event.request.uri, r: event.resource};",
+    );
+    let token = server.admin_token();
+    let raw = format!(
+        "GET /api/v2/echo/a/b?x=1&x=2&y=%22q%22 HTTP/1.1\r\nHost: t\r\nX-Quote: say \"hi\" \\ back\r\nX-DreamFactory-Session-Token: {token}\r\n\r\n"
+    );
+    let r = c.roundtrip(raw.as_bytes());
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    // Lower-case names; a value with quotes and a backslash arrives intact.
+    assert_eq!(v["h"]["x-quote"], "say \"hi\" \\ back");
+    assert_eq!(v["h"]["host"], "t");
+    // The first of repeated parameters, decoded.
+    assert_eq!(v["p"], json!({"x": "1", "y": "\"q\""}));
+    assert_eq!(v["m"], "GET");
+    assert_eq!(v["u"], "/api/v2/echo/a/b");
+    assert_eq!(v["r"], "a/b");
+}

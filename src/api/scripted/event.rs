@@ -26,15 +26,7 @@ pub fn request(call: &ServiceCall<'_>) -> RequestParts {
         first
     }));
     let (uri, headers) = match call.request {
-        Some(req) => {
-            let headers = req.headers().map(|(name, value)| {
-                (
-                    Cow::Owned(name.to_ascii_lowercase()),
-                    String::from_utf8_lossy(value),
-                )
-            });
-            (Cow::Borrowed(req.path()), json_object(headers))
-        }
+        Some(req) => (Cow::Borrowed(req.path()), headers_json(req)),
         None => (
             Cow::Owned(format!("/api/v2/{}/{}", call.service, call.resource)),
             "{}".to_owned(),
@@ -69,6 +61,36 @@ fn verb_name(m: crate::http::Method) -> &'static str {
         Options => "OPTIONS",
         Other => "OTHER",
     }
+}
+
+/// The request's headers as `{"name":"value",...}` with lower-case names, written in one
+/// buffer sized up front. Names are HTTP tokens (the parser checked them), which never need
+/// escaping; values are copied as they are unless they hold a quote, a backslash or a byte
+/// outside printable ASCII, which go through the JSON escaper.
+fn headers_json(req: &crate::http::Request<'_>) -> String {
+    let size: usize = req.headers().map(|(n, v)| n.len() + v.len() + 6).sum();
+    let mut out: Vec<u8> = Vec::with_capacity(size + 2);
+    out.push(b'{');
+    for (name, value) in req.headers() {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+        out.extend_from_slice(b"\":");
+        if value
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            out.push(b'"');
+            out.extend_from_slice(value);
+            out.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut out, &String::from_utf8_lossy(value));
+        }
+    }
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
 }
 
 /// `{"k":"v",...}` written straight from the pairs, without building a map of values.
