@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Simple GET throughput with a trivial pre_process event script vs without, side by side.
 #
-# One percore (1 core, pinned to SERVER_CPU) serves GET /api/v2/db/_table/contact/1 (embedded
+# One percore (1 core, pinned to SERVER_CPU) serves GET /api/v2/db/_table/scripts_bench/1 (embedded
 # SQLite, an admin session) to wrk pinned to CLIENT_CPU. The script
-# `db._table.contact.get.pre_process` (checks the request's method; with MODIFY=1 it also adds a
+# `{svc}._table.scripts_bench.get.pre_process` (checks the request's method; with MODIFY=1 it also adds a
 # request header with modification allowed, so the event is read back) is switched off and on through the system API between runs, alternating
 # for ROUNDS rounds so drift on the machine hits both sides alike. Prints every round and the
 # median ratio with/without (the issue's target: >= 0.85).
 #
+# SVC=pg runs the same on PostgreSQL (PG_URL; a table `scripts_bench` is created there) instead
+# of the embedded SQLite `db`.
+#
 # Environment: MODIFY [0], ROUNDS [3], DURATION [5s], CONNECTIONS [50], SERVER_CPU [0], CLIENT_CPU [1],
-# SKIP_BUILD [0]. Loopback only; bounded in time.
+# SKIP_BUILD [0], SVC [db], PG_URL. Loopback only; bounded in time.
 set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
@@ -43,9 +46,15 @@ api() { # method path [body]
 }
 TOKEN=$(curl -sS -f "http://$ADDR/api/v2/system/admin/session" -H 'Content-Type: application/json' \
     -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
-api POST db/_schema '{"resource":[{"name":"contact","field":[{"name":"id","type":"id"},{"name":"first_name","type":"string","length":50},{"name":"age","type":"integer"}]}]}'
-api POST db/_table/contact '{"resource":[{"first_name":"Ada","age":36},{"first_name":"Alan","age":41}]}'
-EVENT=db._table.contact.get.pre_process
+SVC=${SVC:-db}
+TABLE=scripts_bench
+if [[ $SVC == pg ]]; then
+    api POST system/service "{\"resource\":[{\"name\":\"pg\",\"type\":\"pgsql\",\"config\":{\"url\":\"${PG_URL:-postgres://postgres@127.0.0.1:5432/test}\"}}]}"
+fi
+curl -sS -X DELETE "http://$ADDR/api/v2/$SVC/_schema/$TABLE" -H "X-DreamFactory-Session-Token: $TOKEN" >/dev/null || true
+api POST "$SVC/_schema" "{\"resource\":[{\"name\":\"$TABLE\",\"field\":[{\"name\":\"id\",\"type\":\"id\"},{\"name\":\"first_name\",\"type\":\"string\",\"length\":50},{\"name\":\"age\",\"type\":\"integer\"}]}]}"
+api POST "$SVC/_table/$TABLE" '{"resource":[{"first_name":"Ada","age":36},{"first_name":"Alan","age":41}]}'
+EVENT=$SVC._table.$TABLE.get.pre_process
 if [[ ${MODIFY:-0} == 1 ]]; then
     SCRIPT='{"type":"javascript","is_active":false,"allow_event_modification":true,"content":"event.request.headers[\"x-traced\"] = \"1\";"}'
 else
@@ -56,7 +65,7 @@ api POST "system/event_script/$EVENT" "$SCRIPT"
 rate() {
     local out
     out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" \
-        -H "X-DreamFactory-Session-Token: $TOKEN" "http://$ADDR/api/v2/db/_table/contact/1")
+        -H "X-DreamFactory-Session-Token: $TOKEN" "http://$ADDR/api/v2/$SVC/_table/$TABLE/1")
     if grep -q "Non-2xx" <<<"$out"; then echo "errors: $(grep Non-2xx <<<"$out")" >&2; exit 1; fi
     awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
