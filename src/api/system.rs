@@ -227,17 +227,11 @@ fn truthy(v: &Json) -> bool {
 }
 
 /// `{"resource":[...]}` with the top-level fields (`ids`, `filter`, ...) kept.
-fn body_of(items: Vec<Map<String, Json>>, top: Option<Map<String, Json>>, single: bool) -> Bytes {
-    let value = match (single, top) {
-        (true, _) => Json::Object(items.into_iter().next().unwrap_or_default()),
-        (false, top) => {
-            let mut m = top.unwrap_or_default();
-            m.insert(
-                "resource".into(),
-                Json::Array(items.into_iter().map(Json::Object).collect()),
-            );
-            Json::Object(m)
-        }
-    };
-    Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
+fn body_of(items: Vec<Map<String, Json>>, top: Option<Map<String, Json>>) -> Bytes {
+    let mut m = top.unwrap_or_default();
+    m.insert(
+        "resource".into(),
+        Json::Array(items.into_iter().map(Json::Object).collect()),
+    );
+    Bytes::from(serde_json::to_vec(&Json::Object(m)).unwrap_or_default())
 }

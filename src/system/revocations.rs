@@ -6,18 +6,11 @@ use std::collections::HashSet;
 
 use percore_connector::{DbError, Value};
 
+use super::rows::{quoted, unix_now};
 use crate::services::AnyDb;
 
 fn table(db: &AnyDb) -> String {
-    let mut t = String::new();
-    db.dialect().quote_ident(&mut t, "percore_revoked_token");
-    t
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    quoted(db, "percore_revoked_token")
 }
 
 /// Records `jti` as revoked until `until` (unix seconds). Revoking twice is not an error.

@@ -12,6 +12,14 @@ use crate::services::AnyDb;
 pub struct Row(HashMap<String, Value>);
 
 impl Row {
+    /// A record as the system API receives it, read the way stored rows are.
+    pub fn from_json(record: &serde_json::Map<String, serde_json::Value>) -> Row {
+        Row(record
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_json(v)))
+            .collect())
+    }
+
     pub fn int(&self, col: &str) -> Option<i64> {
         match self.0.get(col)? {
             Value::Int(i) => Some(*i),
@@ -20,6 +28,10 @@ impl Row {
             Value::Float(f) => Some(*f as i64),
             _ => None,
         }
+    }
+
+    pub fn set(&mut self, col: &str, value: Value) {
+        self.0.insert(col.to_string(), value);
     }
 
     pub fn text(&self, col: &str) -> Option<String> {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use percore_connector::{DbError, ErrorKind, Value};
 use serde_json::{json, Value as Json};
 
+use super::rows::{quoted, unix_now};
 use crate::config::services::{effective, ServiceConfig};
 use crate::config::{Config, ConfigError};
 use crate::services::{AnyDb, ServiceDef};
@@ -22,18 +23,6 @@ pub struct Stored {
 }
 
 const COLUMNS: [&str; 6] = ["id", "name", "label", "description", "type", "config"];
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn quoted(db: &AnyDb, name: &str) -> String {
-    let mut s = String::new();
-    db.dialect().quote_ident(&mut s, name);
-    s
-}
 
 fn text(v: &Value) -> Option<String> {
     match v {

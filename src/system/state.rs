@@ -184,12 +184,11 @@ fn cors_row(r: &Row) -> CorsEntry {
 /// and a deactivated admin is refused at login and by the token check like anyone else.
 async fn users(db: &AnyDb, authz: &mut Authz) -> Result<(), DbError> {
     let sql = format!(
-        "SELECT {id}, {role}, {active} FROM {t} WHERE {role} IS NOT NULL OR {active} = {no}",
+        "SELECT {id}, {role}, {active} FROM {t} WHERE {role} IS NOT NULL OR {active} = FALSE",
         id = quoted(db, "id"),
         role = quoted(db, "role_id"),
         active = quoted(db, "is_active"),
         t = quoted(db, "percore_user"),
-        no = "FALSE",
     );
     let int = |v: &Value| match v {
         Value::Int(i) => Some(*i),

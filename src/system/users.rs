@@ -3,6 +3,7 @@
 
 use percore_connector::{DbError, Value};
 
+use super::rows::unix_now;
 use crate::services::AnyDb;
 
 pub struct NewUser<'a> {
@@ -42,12 +43,6 @@ const COLUMNS: [&str; 10] = [
     "role_id",
     "last_login_date",
 ];
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 /// `SELECT cols FROM percore_user WHERE col = $1`.
 fn select_by(db: &AnyDb, column: &str) -> String {

@@ -12,7 +12,9 @@ use crate::envelope::ApiError;
 use crate::http::Method;
 use crate::runtime::Worker;
 use crate::services::db::write::Records;
-use crate::system::rows::unix_now;
+use crate::system::rows::{unix_now, Row};
+use crate::system::state::access_row;
+use percore_connector::Value;
 
 pub struct Resource {
     pub name: &'static str,
@@ -260,7 +262,7 @@ pub async fn prepare(
         t.retain(|k, _| matches!(k.as_str(), "ids" | "filter" | "params"));
         t
     });
-    out.body = super::body_of(out.items.clone(), top, false);
+    out.body = super::body_of(out.items.clone(), top);
     Ok(out)
 }
 
@@ -285,37 +287,18 @@ pub fn access_fields(w: &Worker, record: &mut Map<String, Json>) -> Result<(), A
             *f = Json::String(f.to_string());
         }
     }
-    // The check: the same compile the snapshot runs, on this row alone.
-    let row = crate::auth::access::RoleServiceAccess {
-        role_id: 1,
-        service: record
-            .get("service_id")
-            .filter(|v| !v.is_null())
-            .map(|_| "s".to_string()),
-        component: record
-            .get("component")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        verb_mask: 0,
-        requestor_mask: 1,
-        filters: match record.get("filters").and_then(Json::as_str) {
-            Some(t) if !t.trim().is_empty() => {
-                serde_json::from_str(t).map_err(|e| bad(format!("Invalid filters: {e}.")))?
-            }
-            _ => Vec::new(),
-        },
-        filter_op: match record.get("filter_op").and_then(Json::as_str) {
-            Some(op) if op.eq_ignore_ascii_case("or") => crate::auth::access::FilterOp::Or,
-            _ => crate::auth::access::FilterOp::And,
-        },
-    };
+    // The check: the same reading and compile the snapshot's load runs, on this row alone
+    // (as role 1, on a stand-in service when it names one).
+    let mut row = Row::from_json(record);
+    row.set("role_id", Value::Int(1));
+    let service = row.int("service_id").map(|_| "s".to_string());
+    let access = access_row(&row, service).map_err(|e| bad(format!("Invalid {e}.")))?;
     let role = crate::auth::access::Role {
         id: 1,
         name: String::new(),
         is_active: true,
     };
-    crate::auth::access::AccessSnapshot::compile(vec![role], vec![row], Vec::new())
+    crate::auth::access::AccessSnapshot::compile(vec![role], vec![access], Vec::new())
         .map(|_| ())
         .map_err(|e| bad(format!("Invalid role service access: {e}.")))
 }

@@ -176,16 +176,7 @@ async fn update_scope<S: Session>(
         select_keys(s, cx, matched).await
     }
     .await;
-    match result {
-        Ok(v) => {
-            s.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = s.rollback().await;
-            Err(e)
-        }
-    }
+    batch::settle(s, result).await
 }
 
 async fn matching_keys<S: Session>(
@@ -275,16 +266,8 @@ pub async fn delete<D: Database>(
             }
             Err(e) => Err(e),
         };
-        return match result {
-            Ok(v) => {
-                session.commit().await?;
-                Ok(respond(v, false, 200))
-            }
-            Err(e) => {
-                let _ = session.rollback().await;
-                Err(e)
-            }
-        };
+        let v = batch::settle(&mut session, result).await?;
+        return Ok(respond(v, false, 200));
     }
     if records.items.is_empty() {
         return Err(DbApiError::BadRequest(

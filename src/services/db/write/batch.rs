@@ -17,6 +17,24 @@ pub(super) enum Policy {
     Rollback,
 }
 
+/// Ends a transaction by its outcome: commit after success, roll back after a failure (whose
+/// error is the one to report, not the rollback's).
+pub(super) async fn settle<S: Session, T>(
+    s: &mut S,
+    result: Result<T, DbApiError>,
+) -> Result<T, DbApiError> {
+    match result {
+        Ok(v) => {
+            s.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = s.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 /// A request body: `{"resource":[...]}`, a bare array, or one record.
 pub(super) fn policy(params: &TableParams) -> Policy {
     if params.rollback {

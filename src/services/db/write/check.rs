@@ -64,16 +64,8 @@ pub(super) async fn guarded<S: Session>(
         return apply_checked(s, cx, op).await;
     }
     s.begin().await?;
-    match apply_checked(s, cx, op).await {
-        Ok(v) => {
-            s.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = s.rollback().await;
-            Err(e)
-        }
-    }
+    let result = apply_checked(s, cx, op).await;
+    super::batch::settle(s, result).await
 }
 
 async fn apply_checked<S: Session>(
