@@ -94,6 +94,19 @@ pub(super) struct ThreadContext {
     pub shutdown_timeout: Duration,
 }
 
+/// Runs on each of the core's blocking-pool threads (SQLite statements, file I/O) as it starts:
+/// they inherit the worker's CPU, and as ordinary threads every wake-up (one per statement)
+/// would preempt the worker mid-request. `SCHED_BATCH` threads never preempt on wake-up, so
+/// the worker goes on serving until it waits, and the statements queued meanwhile run
+/// together: far fewer context switches, and the worker's caches stay warm.
+fn blocking_threads_yield_to_worker() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: plain syscall on the calling thread with a valid parameter struct.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
+        tracing::debug!("could not make a blocking thread SCHED_BATCH");
+    }
+}
+
 pub(super) fn run_thread(ctx: ThreadContext) {
     let cpu = ctx.cpu;
     let ready = ctx.ready.clone();
@@ -105,6 +118,7 @@ pub(super) fn run_thread(ctx: ThreadContext) {
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(blocking_threads_yield_to_worker)
         .build()
     {
         Ok(rt) => rt,
