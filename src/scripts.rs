@@ -14,6 +14,7 @@
 //! - [`quickjs`]: the QuickJS engine (rquickjs): one runtime per core, compiled scripts cached.
 //! - [`events`]: event scripts as the snapshot holds them, and which one a call meets.
 //! - [`store`]: `platform.store`, one per process.
+//! - `request.rs`: [`RequestParts`], `event.request` as the pipeline hands it over.
 //!
 //! The engine never makes `platform.api` calls itself: [`ScriptEngine::start`] runs a call as
 //! far as it can and returns the requests it waits for, the caller (the API pipeline, on the
@@ -21,12 +22,14 @@
 
 pub mod events;
 pub mod quickjs;
+mod request;
 pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use quickjs::QuickJs;
+pub use request::RequestParts;
 pub use store::Store;
 
 /// A script to run: `name` identifies it in logs and errors (for event scripts it is the event
@@ -135,38 +138,6 @@ pub struct Call<'a> {
     pub session: String,
     pub limits: Limits,
     pub want_event: bool,
-}
-
-/// DreamFactory's `event.request`. `parameters` and `headers` are JSON text that the engine
-/// materialises only when the script first reads them: most scripts never look at them, and
-/// building them on every call was most of a trivial script's cost.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RequestParts {
-    pub method: &'static str,
-    pub uri: String,
-    pub service: String,
-    pub resource: String,
-    pub payload: serde_json::Value,
-    pub parameters: String,
-    pub headers: String,
-}
-
-impl RequestParts {
-    /// The request as one JSON value (`api_version` and `content_type` included).
-    pub fn to_json(&self) -> serde_json::Value {
-        let parse = |t: &str| serde_json::from_str(t).unwrap_or(serde_json::Value::Null);
-        serde_json::json!({
-            "api_version": "2.0",
-            "method": self.method,
-            "uri": self.uri,
-            "service": self.service,
-            "resource": self.resource,
-            "parameters": parse(&self.parameters),
-            "headers": parse(&self.headers),
-            "payload": self.payload,
-            "content_type": "application/json",
-        })
-    }
 }
 
 /// What a finished call produced.

@@ -34,15 +34,17 @@ fn event() -> Value {
 /// text the engine materialises only when a script reads them.
 fn parts() -> RequestParts {
     let request = event()["request"].take();
-    RequestParts {
-        method: "GET",
-        uri: request["uri"].as_str().unwrap_or_default().to_owned(),
-        service: "db".into(),
-        resource: "_table/contact".into(),
-        payload: Value::Null,
-        parameters: request["parameters"].to_string(),
-        headers: request["headers"].to_string(),
-    }
+    RequestParts::from_parts(
+        "GET",
+        [
+            request["uri"].as_str().unwrap_or_default(),
+            "db",
+            "_table/contact",
+            &request["parameters"].to_string(),
+            &request["headers"].to_string(),
+        ],
+        Value::Null,
+    )
 }
 
 fn session() -> String {

@@ -33,6 +33,7 @@
 //! script can reach is `console`, `var_dump` and `platform`.
 
 mod errors;
+mod request;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -102,6 +103,8 @@ struct CallState {
 struct Hooks {
     compile: Persistent<Function<'static>>,
     invoke: Persistent<Function<'static>>,
+    /// The prototype of `event.request` objects.
+    request_proto: Persistent<Object<'static>>,
     platform_for: Persistent<Function<'static>>,
     take: Persistent<Function<'static>>,
     settle: Persistent<Function<'static>>,
@@ -283,14 +286,20 @@ impl Inner {
                 let queued_state = Rc::clone(&state);
                 let queued = Function::new(ctx.clone(), move || queued_state.queued.set(true))?;
                 let prelude: Function = ctx.eval(PRELUDE)?;
-                let made: Object =
-                    prelude.call((sink, ctx.json_parse(config)?, store_op, queued))?;
+                let made: Object = prelude.call((
+                    sink,
+                    ctx.json_parse(config)?,
+                    store_op,
+                    queued,
+                    Function::new(ctx.clone(), request::part)?,
+                ))?;
                 let hook = |name: &str| -> rquickjs::Result<Persistent<Function<'static>>> {
                     Ok(Persistent::save(&ctx, made.get::<_, Function>(name)?))
                 };
                 Ok(Hooks {
                     compile: hook("compile")?,
                     invoke: hook("invoke")?,
+                    request_proto: Persistent::save(&ctx, made.get::<_, Object>("requestProto")?),
                     platform_for: hook("platformFor")?,
                     take: hook("take")?,
                     settle: hook("settle")?,

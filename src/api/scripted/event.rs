@@ -1,7 +1,7 @@
 //! The JSON a script sees (`event.request`, `event.response`, `platform.session`) and the
 //! responses made of what it leaves or returns.
 
-use std::borrow::Cow;
+use std::io::Write as _;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -17,36 +17,49 @@ use crate::scripts::{RequestParts, ScriptError};
 
 /// DreamFactory's `event.request`, with its `parameters` (by name, the first of repeated ones)
 /// and `headers` (lower-case names) as JSON text the engine materialises only when a script
-/// reads them; the payload parsed when it is JSON, else its text.
+/// reads them; the payload parsed when it is JSON, else its text. Written into one buffer
+/// sized up front.
 pub fn request(call: &ServiceCall<'_>) -> RequestParts {
-    let mut seen: Vec<&str> = Vec::new();
-    let parameters = json_object(call.query.iter().filter(|(k, _)| {
-        let first = !seen.contains(k);
-        seen.push(k);
-        first
-    }));
-    let (uri, headers) = match call.request {
-        Some(req) => (Cow::Borrowed(req.path()), headers_json(req)),
-        None => (
-            Cow::Owned(format!("/api/v2/{}/{}", call.service, call.resource)),
-            "{}".to_owned(),
-        ),
-    };
     let payload = if call.body.is_empty() {
         Json::Null
     } else {
         serde_json::from_slice(call.body)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(call.body).into_owned()))
     };
-    RequestParts {
-        method: verb_name(call.method),
-        uri: uri.into_owned(),
-        service: call.service.to_owned(),
-        resource: call.resource.to_owned(),
-        payload,
-        parameters,
-        headers,
-    }
+    let headers_size: usize = call.request.map_or(2, |req| {
+        req.headers().map(|(n, v)| n.len() + v.len() + 6).sum()
+    });
+    let uri_size = call
+        .request
+        .map_or(8 + call.service.len() + call.resource.len(), |r| {
+            r.path().len()
+        });
+    let size = uri_size + 2 * (call.service.len() + call.resource.len()) + 64 + headers_size;
+    let mut parts = RequestParts::new(verb_name(call.method), payload, size);
+    parts.push(|out| match call.request {
+        Some(req) => out.extend_from_slice(req.path().as_bytes()),
+        None => {
+            let _ = write!(out, "/api/v2/{}/{}", call.service, call.resource);
+        }
+    });
+    parts.push(|out| out.extend_from_slice(call.service.as_bytes()));
+    parts.push(|out| out.extend_from_slice(call.resource.as_bytes()));
+    let mut seen: Vec<&str> = Vec::new();
+    parts.push(|out| {
+        json_object(
+            out,
+            call.query.iter().filter(|(k, _)| {
+                let first = !seen.contains(k);
+                seen.push(k);
+                first
+            }),
+        )
+    });
+    parts.push(|out| match call.request {
+        Some(req) => headers_json(out, req),
+        None => out.extend_from_slice(b"{}"),
+    });
+    parts
 }
 
 fn verb_name(m: crate::http::Method) -> &'static str {
@@ -67,12 +80,11 @@ fn verb_name(m: crate::http::Method) -> &'static str {
 /// buffer sized up front. Names are HTTP tokens (the parser checked them), which never need
 /// escaping; values are copied as they are unless they hold a quote, a backslash or a byte
 /// outside printable ASCII, which go through the JSON escaper.
-fn headers_json(req: &crate::http::Request<'_>) -> String {
-    let size: usize = req.headers().map(|(n, v)| n.len() + v.len() + 6).sum();
-    let mut out: Vec<u8> = Vec::with_capacity(size + 2);
+fn headers_json(out: &mut Vec<u8>, req: &crate::http::Request<'_>) {
+    let start = out.len();
     out.push(b'{');
     for (name, value) in req.headers() {
-        if out.len() > 1 {
+        if out.len() > start + 1 {
             out.push(b',');
         }
         out.push(b'"');
@@ -86,32 +98,30 @@ fn headers_json(req: &crate::http::Request<'_>) -> String {
             out.extend_from_slice(value);
             out.push(b'"');
         } else {
-            let _ = serde_json::to_writer(&mut out, &String::from_utf8_lossy(value));
+            let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(value));
         }
     }
     out.push(b'}');
-    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
 }
 
 /// `{"k":"v",...}` written straight from the pairs, without building a map of values.
-fn json_object<K, V>(pairs: impl Iterator<Item = (K, V)>) -> String
+fn json_object<K, V>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (K, V)>)
 where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut out: Vec<u8> = Vec::with_capacity(256);
+    let start = out.len();
     out.push(b'{');
     for (k, v) in pairs {
-        if out.len() > 1 {
+        if out.len() > start + 1 {
             out.push(b',');
         }
         // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, k.as_ref());
+        let _ = serde_json::to_writer(&mut *out, k.as_ref());
         out.push(b':');
-        let _ = serde_json::to_writer(&mut out, v.as_ref());
+        let _ = serde_json::to_writer(&mut *out, v.as_ref());
     }
     out.push(b'}');
-    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
 }
 
 /// The last session text a core made, and what it was made from.

@@ -4,7 +4,7 @@
 // and forget. Every built-in used after setup is captured here, because scripts share the
 // context and one that replaces `Function.prototype.call` or `JSON.stringify` must not break
 // the next script.
-(function (sink, config, storeOp, markQueued) {
+(function (sink, config, storeOp, markQueued, part) {
   const apply = Reflect.apply, map = Array.prototype.map, join = Array.prototype.join;
   const stringify = JSON.stringify, parse = JSON.parse, toText = String, P = Promise;
   const objectFreeze = Object.freeze, isFrozen = Object.isFrozen, values = Object.values;
@@ -82,31 +82,32 @@
     delete: (key) => storeOp(2, toText(key), '') === 'ok',
   });
   freeze(config);
-  // A member the host gives as JSON text (the request's headers, parameters) is parsed when
-  // the script first reads it; reading or assigning it leaves a plain data property. The texts
-  // sit under a symbol (JSON.stringify skips it) and the accessors are shared per key, so a call
-  // creates no closures: closures over the object would be cycles only the collector frees.
+  // `event.request` is a host object that owns the request's parts (see request.rs); this is
+  // its prototype. Each member is an accessor that asks the host for it when first read:
+  // strings on every read (they are values, nothing to keep), the objects (`parameters` and
+  // `headers` parsed from JSON text, `payload`) once, after which they are own data properties
+  // so that changes to them stick. Assigning a member makes it an own data property too.
+  // `api_version` and `content_type` are constants here, and `toJSON` lists every member, so
+  // the request reads and serialises as a plain object. A call creates no closures: closures
+  // over the object would be cycles only the collector frees.
   const defineProperty = Object.defineProperty;
   const settleKey = (object, key, value) =>
     defineProperty(object, key, { value: value, writable: true, enumerable: true, configurable: true });
-  // Each lazy member's text sits under its own symbol on the request (JSON.stringify skips
-  // symbols); the accessors live on the shared prototype.
-  const textOf = { parameters: Symbol('parameters'), headers: Symbol('headers') };
-  const accessorsFor = (key) => {
-    const sym = textOf[key];
-    return {
-      get: function () { const value = parse(this[sym]); settleKey(this, key, value); return value; },
-      set: function (value) { settleKey(this, key, value); },
-      enumerable: true, configurable: true,
-    };
-  };
-  // `event.request`: the per-call scalars are own properties; `parameters` and `headers` are
-  // accessors on a shared prototype until read, the constant `api_version` and `content_type`
-  // live there too, and `toJSON` lists everything, so the request reads and serialises as a
-  // plain object while a call sets only five properties.
   const requestProto = { api_version: '2.0', content_type: 'application/json' };
-  defineProperty(requestProto, 'parameters', accessorsFor('parameters'));
-  defineProperty(requestProto, 'headers', accessorsFor('headers'));
+  const member = (key, read) => defineProperty(requestProto, key, {
+    get: read,
+    set: function (value) { settleKey(this, key, value); },
+    enumerable: true, configurable: true,
+  });
+  const scalar = (key, index) => member(key, function () { return part(this, index); });
+  const kept = (key, index, make) => member(key, function () {
+    const value = make(part(this, index));
+    settleKey(this, key, value);
+    return value;
+  });
+  const same = (v) => v, parsed = (t) => (t === undefined ? undefined : parse(t));
+  scalar('method', 0); scalar('uri', 1); scalar('service', 2); scalar('resource', 3);
+  kept('parameters', 4, parsed); kept('headers', 5, parsed); kept('payload', 6, same);
   defineProperty(requestProto, 'toJSON', {
     value: function () {
       return {
@@ -116,13 +117,7 @@
       };
     },
   });
-  const create = Object.create, P_SYM = textOf.parameters, H_SYM = textOf.headers;
-  const request = (method, uri, service, resource, payload, parametersText, headersText) => {
-    const r = create(requestProto);
-    r.method = method; r.uri = uri; r.service = service; r.resource = resource;
-    r.payload = payload; r[P_SYM] = parametersText; r[H_SYM] = headersText;
-    return r;
-  };
+  const members = ['api_version', 'method', 'uri', 'service', 'resource', 'parameters', 'headers', 'payload', 'content_type'];
   // One `platform` for every call: `session` reads the text of the call running now, which the
   // host sets at the start of each of its segments (a call resumed after platform.api gets its
   // own back), so no per-call object or closure is made.
@@ -139,21 +134,18 @@
     if (text !== undefined && text !== sessionText) { sessionText = text; session = undefined; }
     return platform;
   };
-  // The host's one call per script call: `event.request` from its parts (when given), the
-  // session, then the script itself.
-  // A script that may modify the event gets a request whose members are all its own, so that
-  // copies (`{...event.request}`, `Object.assign`) keep every member.
-  const invoke = (fn, event, sessionText, own, method, uri, service, resource, payload, parametersText, headersText) => {
+  // The host's one call per script call: `event.request` (when given), the session, then the
+  // script itself. A script that may modify the event gets a request whose members are all its
+  // own, so that copies (`{...event.request}`, `Object.assign`) keep every member.
+  const invoke = (fn, event, sessionText, own, request) => {
     const platform = platformFor(sessionText);
-    if (method !== undefined) {
-      const r = request(method, uri, service, resource, payload, parametersText, headersText);
+    if (request !== undefined) {
       if (own) {
-        settleKey(r, 'api_version', r.api_version); settleKey(r, 'content_type', r.content_type);
-        r.parameters; r.headers; // the accessors leave own data properties
+        for (let i = 0; i < members.length; i++) settleKey(request, members[i], request[members[i]]);
       }
-      event.request = r;
+      event.request = request;
     }
     return fn(event, platform);
   };
-  return { compile: compile, invoke: invoke, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  return { compile: compile, invoke: invoke, requestProto: requestProto, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

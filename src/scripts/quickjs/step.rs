@@ -11,7 +11,7 @@ use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
 use rquickjs::{Ctx, Function, Persistent, Value};
 
-use super::{errors, CallState, Hooks, Inner};
+use super::{errors, request, CallState, Hooks, Inner};
 use crate::scripts::{returned_exception, ApiRequest, Call, Outcome, Script, ScriptError, Step};
 
 pub(super) struct Compiled {
@@ -68,7 +68,7 @@ impl Inner {
         } = self;
         let progress = context.with(|ctx| {
             let fail = |e| errors::from_js(&ctx, e, name, limit, state.interrupted.get());
-            let mut run = || {
+            let run = || {
                 let function = compiled(&ctx, cache, &hooks.compile, call.script, compiles)
                     .map_err(|e| {
                         // A source big enough to outlast the deadline while compiling is still
@@ -82,26 +82,24 @@ impl Inner {
                 // Built as JavaScript values directly: QuickJS's JSON.parse of the same text cost
                 // several times more (it grows strings a character at a time).
                 let event = to_js(&ctx, &call.event).map_err(fail)?;
-                // One call into JavaScript builds `event.request`, sets `platform.session` and
-                // runs the script: each crossing costs about as much as a small script does.
+                // One call into JavaScript sets `event.request` and `platform.session` and runs
+                // the script: each crossing costs about as much as a small script does.
                 let invoke = hooks.invoke.clone().restore(&ctx).map_err(fail)?;
-                let mut args = Args::new(ctx.clone(), 11);
+                let request = match call.request {
+                    Some(parts) => {
+                        let proto = hooks.request_proto.clone().restore(&ctx).map_err(fail)?;
+                        Some(request::instance(parts, proto).map_err(fail)?)
+                    }
+                    None => None,
+                };
+                let mut args = Args::new(ctx.clone(), 5);
                 let pushed = (|| {
                     args.push_arg(function)?;
                     args.push_arg(event.clone())?;
                     // `undefined`: the session the runtime holds already.
                     args.push_arg((!same_session).then_some(session))?;
                     args.push_arg(call.want_event)?;
-                    if let Some(r) = &call.request {
-                        args.push_arg(r.method)?;
-                        args.push_arg(r.uri.as_str())?;
-                        args.push_arg(r.service.as_str())?;
-                        args.push_arg(r.resource.as_str())?;
-                        args.push_arg(to_js(&ctx, &r.payload)?)?;
-                        args.push_arg(r.parameters.as_str())?;
-                        args.push_arg(r.headers.as_str())?;
-                    }
-                    Ok(())
+                    args.push_arg(request)
                 })();
                 pushed.map_err(fail)?;
                 let returned: Value = invoke.call_arg(args).map_err(fail)?;
@@ -287,7 +285,7 @@ fn advance<'js>(
 }
 
 /// A JSON value as the equivalent JavaScript value.
-fn to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
+pub(super) fn to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
     use serde_json::Value as J;
     Ok(match v {
         J::Null => Value::new_null(ctx.clone()),

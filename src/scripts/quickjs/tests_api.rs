@@ -143,15 +143,17 @@ fn store_is_shared_across_engines() {
 }
 
 fn parts() -> crate::scripts::RequestParts {
-    crate::scripts::RequestParts {
-        method: "GET",
-        uri: "/api/v2/db/_table/t".into(),
-        service: "db".into(),
-        resource: "_table/t".into(),
-        payload: serde_json::Value::Null,
-        parameters: r#"{"limit":"5"}"#.into(),
-        headers: r#"{"x-a":"1"}"#.into(),
-    }
+    crate::scripts::RequestParts::from_parts(
+        "GET",
+        [
+            "/api/v2/db/_table/t",
+            "db",
+            "_table/t",
+            r#"{"limit":"5"}"#,
+            r#"{"x-a":"1"}"#,
+        ],
+        serde_json::Value::Null,
+    )
 }
 
 #[test]
@@ -195,6 +197,40 @@ fn the_request_reads_and_copies_as_a_plain_object() {
     let event = outcome.event.unwrap();
     assert_eq!(event["request"]["parameters"]["limit"], "9");
     assert_eq!(event["request"]["headers"]["x-a"], "1");
+}
+
+#[test]
+fn a_request_kept_past_its_call_still_reads_its_own_parts() {
+    let engine = QuickJs::new().unwrap();
+    // Unmodifiable: members are read from the host object on demand. One call keeps its
+    // request; the next, with another request, reads the kept one's unread members.
+    let keep = Script::new(
+        "keep",
+        "if (globalThis.kept === undefined) { globalThis.kept = event.request; return null; }
+         event.request.uri = 'changed';
+         return [kept.uri, kept.resource, kept.parameters.limit, event.request.uri,
+                 event.request.service, Object.create(event.request).method === undefined];",
+    );
+    let mut first = call(&keep, json!({}), false);
+    first.request = Some(parts());
+    assert_eq!(done(engine.start(first)).value, json!(null));
+    let mut second = call(&keep, json!({}), false);
+    second.request = Some(crate::scripts::RequestParts::from_parts(
+        "POST",
+        ["/api/v2/other/x", "other", "x", "{}", "{}"],
+        serde_json::Value::Null,
+    ));
+    assert_eq!(
+        done(engine.start(second)).value,
+        json!([
+            "/api/v2/db/_table/t",
+            "_table/t",
+            "5",
+            "changed",
+            "other",
+            true
+        ])
+    );
 }
 
 #[test]

@@ -1,0 +1,77 @@
+//! `event.request` as a JavaScript object that owns its [`RequestParts`].
+//!
+//! A call used to turn every part into a JavaScript string and set it on a fresh object, and
+//! that was most of what a trivial script cost: the script that checks `event.request.method`
+//! paid for the URI, the service, the resource and two JSON texts it never read. Now the
+//! request is an instance of a host class holding the parts, with the prelude's request
+//! prototype: its accessors ask [`part`] for a member when the script first reads it (the
+//! objects, `parameters`, `headers` and `payload`, are then kept as own properties so changes
+//! to them stick). The object owns the parts, so one a script keeps past its call still reads
+//! its own request; they are freed with the object.
+
+use rquickjs::class::{JsClass, Readable, Trace, Tracer};
+use rquickjs::function::Constructor;
+use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
+
+use super::step::to_js;
+use crate::scripts::request::Part;
+use crate::scripts::RequestParts;
+
+pub(super) struct HostRequest(RequestParts);
+
+// SAFETY: holds no JavaScript values, so it is the same type under any lifetime.
+unsafe impl<'js> JsLifetime<'js> for HostRequest {
+    type Changed<'to> = HostRequest;
+}
+
+impl<'js> Trace<'js> for HostRequest {
+    /// No JavaScript values inside: nothing for the collector to follow.
+    fn trace<'a>(&self, _tracer: Tracer<'a, 'js>) {}
+}
+
+impl<'js> JsClass<'js> for HostRequest {
+    const NAME: &'static str = "Request";
+    type Mutable = Readable;
+
+    /// Scripts cannot make requests; only the host does.
+    fn constructor(_ctx: &Ctx<'js>) -> rquickjs::Result<Option<Constructor<'js>>> {
+        Ok(None)
+    }
+}
+
+/// The request object for `parts`, with the prelude's request prototype.
+pub(super) fn instance<'js>(
+    parts: RequestParts,
+    prototype: Object<'js>,
+) -> rquickjs::Result<Value<'js>> {
+    Ok(Class::instance_proto(HostRequest(parts), prototype)?.into_value())
+}
+
+/// The prelude's accessors call this as `part(request, index)`: member `index` of a host
+/// request as a JavaScript value (`parameters` and `headers` as their JSON text, which the
+/// accessor parses), or `undefined` for anything that is not a host request (an object made
+/// with the request as its prototype).
+pub(super) fn part<'js>(
+    ctx: Ctx<'js>,
+    request: Value<'js>,
+    index: i32,
+) -> rquickjs::Result<Value<'js>> {
+    let Some(request) = request
+        .as_object()
+        .and_then(Class::<HostRequest>::from_object)
+    else {
+        return Ok(Value::new_undefined(ctx));
+    };
+    let parts = &request.borrow().0;
+    let text = match index {
+        0 => parts.method,
+        1 => parts.get(Part::Uri),
+        2 => parts.get(Part::Service),
+        3 => parts.get(Part::Resource),
+        4 => parts.get(Part::Parameters),
+        5 => parts.get(Part::Headers),
+        6 => return to_js(&ctx, &parts.payload),
+        _ => return Ok(Value::new_undefined(ctx)),
+    };
+    Ok(rquickjs::String::from_str(ctx, text)?.into_value())
+}
