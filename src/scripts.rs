@@ -134,8 +134,10 @@ pub struct Call<'a> {
     /// `event.request`, given in parts so the engine builds it in one step; `None` when
     /// `event` carries its own (or none).
     pub request: Option<RequestParts>,
-    /// `platform.session` as JSON text, parsed when first read.
-    pub session: String,
+    /// `platform.session` as JSON text, parsed when first read. Shared: a core hands the same
+    /// text to every call from the same caller, and the engine sends it to the runtime only
+    /// when it differs from the last one.
+    pub session: std::rc::Rc<str>,
     pub limits: Limits,
     pub want_event: bool,
 }

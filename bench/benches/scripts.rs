@@ -59,7 +59,7 @@ fn pre_process(engine: &QuickJs, script: &Script) -> (String, Vec<u8>) {
         script,
         event: json!({}),
         request: Some(parts()),
-        session: session(),
+        session: session().into(),
         limits: Limits::default(),
         want_event: true,
     };
@@ -112,7 +112,7 @@ fn scripts(c: &mut Criterion) {
                 script: &noop,
                 event: json!({}),
                 request: Some(parts()),
-                session: session(),
+                session: session().into(),
                 limits: Limits::default(),
                 want_event: false,
             };

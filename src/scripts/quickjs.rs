@@ -116,7 +116,7 @@ struct Hooks {
 struct Inner {
     /// The `platform.session` text the runtime holds now: a call from the same session passes
     /// none (most calls on a keep-alive connection), sparing a string copy and comparison.
-    session: String,
+    session: Rc<str>,
     pending: HashMap<u64, Pending>,
     cache: HashMap<Arc<str>, Compiled>,
     hooks: Hooks,
@@ -308,7 +308,7 @@ impl Inner {
             })
             .map_err(fail)?;
         Ok(Inner {
-            session: String::new(),
+            session: Rc::from(""),
             pending: HashMap::new(),
             cache: HashMap::new(),
             hooks,

@@ -2,6 +2,7 @@
 //! responses made of what it leaves or returns.
 
 use std::io::Write as _;
+use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -134,12 +135,12 @@ struct CachedSession {
     app: Option<(i64, Option<i64>)>,
     /// Roles and their names come from the snapshot.
     generation: u64,
-    text: String,
+    text: Rc<str>,
 }
 
 /// `platform.session` as JSON text: who the call is from, as far as it is known. The same
 /// caller under the same snapshot gets the text made last time.
-pub fn session(worker: &Worker, caller: &Caller<'_>) -> String {
+pub fn session(worker: &Worker, caller: &Caller<'_>) -> Rc<str> {
     let generation = worker.snapshot().generation;
     let mut cache = worker.script_session.0.borrow_mut();
     if let Some(c) = cache.as_ref() {
@@ -148,16 +149,16 @@ pub fn session(worker: &Worker, caller: &Caller<'_>) -> String {
             && c.api_key.as_deref() == caller.api_key.as_deref()
             && c.app == caller.app
         {
-            return c.text.clone();
+            return Rc::clone(&c.text);
         }
     }
-    let text = make_session(worker, caller);
+    let text: Rc<str> = make_session(worker, caller).into();
     *cache = Some(CachedSession {
         token: caller.token.as_deref().map(str::to_owned),
         api_key: caller.api_key.as_deref().map(str::to_owned),
         app: caller.app,
         generation,
-        text: text.clone(),
+        text: Rc::clone(&text),
     });
     text
 }

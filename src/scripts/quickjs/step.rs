@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ pub(super) struct Pending {
     /// Requests handed out and not answered yet.
     requests: Vec<u64>,
     /// `platform.session` of this call, set again whenever it resumes.
-    session: String,
+    session: Rc<str>,
 }
 
 /// A segment's end: the call waits, or its result and event as JSON text.
@@ -50,14 +51,13 @@ impl Inner {
         compiles: &Cell<u64>,
     ) -> Result<Step, ScriptError> {
         let name = &call.script.name;
-        let session = call.session.as_str();
+        let session = &*call.session;
         let limit = call.limits.time;
         self.begin(name, limit);
         let started = Instant::now();
-        let same_session = self.session == session;
+        let same_session = Rc::ptr_eq(&self.session, &call.session) || *self.session == *session;
         if !same_session {
-            self.session.clear();
-            self.session.push_str(session);
+            self.session = Rc::clone(&call.session);
         }
         let Inner {
             cache,
@@ -110,7 +110,7 @@ impl Inner {
                     result: Persistent::save(&ctx, returned),
                     event: call.want_event.then(|| Persistent::save(&ctx, event)),
                     requests: Vec::new(),
-                    session: session.to_owned(),
+                    session: Rc::clone(&call.session),
                 };
                 advance(&ctx, hooks, state, pending)
             };
@@ -123,7 +123,7 @@ impl Inner {
         self.state.deadline.set(None);
         if progress.is_err() {
             // Whether the runtime took the new session is unknown: send it again next time.
-            self.session.clear();
+            self.session = Rc::from("");
         }
         self.finish(id, progress?, started.elapsed())
     }
@@ -160,9 +160,7 @@ impl Inner {
             let fail = |e| errors::from_js(&ctx, e, &name, limit, state.interrupted.get());
             let run = || {
                 let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
-                let _: Value = platform_for
-                    .call((pending.session.as_str(),))
-                    .map_err(fail)?;
+                let _: Value = platform_for.call((&*pending.session,)).map_err(fail)?;
                 let settle = hooks.settle.clone().restore(&ctx).map_err(fail)?;
                 for (request, text) in answer_texts {
                     let answer = ctx.json_parse(text).map_err(fail)?;
@@ -178,7 +176,7 @@ impl Inner {
         });
         self.state.deadline.set(None);
         if progress.is_err() {
-            self.session.clear();
+            self.session = Rc::from("");
         }
         self.finish(id, progress?, used + started.elapsed())
     }

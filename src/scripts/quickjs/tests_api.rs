@@ -12,7 +12,7 @@ fn call<'a>(script: &'a Script, event: serde_json::Value, want_event: bool) -> C
         script,
         event,
         request: None,
-        session: json!({"user": {"id": 7}}).to_string(),
+        session: json!({"user": {"id": 7}}).to_string().into(),
         limits: Limits::default(),
         want_event,
     }
@@ -240,7 +240,7 @@ fn each_call_sees_its_own_session() {
     let broken = Script::new("broken", "throw 'no';");
     let as_user = |script: &Script, id: i64| {
         let mut c = call(script, json!({}), false);
-        c.session = json!({"user": {"id": id}}).to_string();
+        c.session = json!({"user": {"id": id}}).to_string().into();
         engine.start(c)
     };
     assert_eq!(done(as_user(&who, 1)).value, json!(1));
