@@ -126,8 +126,8 @@ impl ScriptError {
     }
 }
 
-/// One call of a script: the `event` it sees, the caller's `platform.session`, and whether the
-/// event is wanted back (for `allow_event_modification`; reading it back costs a stringify).
+/// One call of a script: the `event` it sees, the caller's `platform.session`, and whether what
+/// the script left in the event is wanted back (for `allow_event_modification`).
 pub struct Call<'a> {
     pub script: &'a Script,
     pub event: serde_json::Value,
@@ -139,6 +139,8 @@ pub struct Call<'a> {
     /// when it differs from the last one.
     pub session: std::rc::Rc<str>,
     pub limits: Limits,
+    /// Read back what the pipeline acts on ([`Outcome::event`]). Costs a serialisation, so
+    /// only for scripts allowed to modify the event.
     pub want_event: bool,
 }
 
@@ -147,7 +149,11 @@ pub struct Call<'a> {
 pub struct Outcome {
     /// What the script returned (`undefined` is `null`).
     pub value: serde_json::Value,
-    /// The `event` object as the script left it, when [`Call::want_event`] asked for it.
+    /// When [`Call::want_event`] asked for it, what the pipeline acts on as the script left
+    /// it: `{"request": {"parameters", "payload"}, "response"}` (members the script left
+    /// `undefined` are absent; `request` as it is when the script made it something other than
+    /// an object). The rest of the event (headers, URI, ...) changes nothing in the call, so
+    /// it is not serialised back.
     pub event: Option<serde_json::Value>,
 }
 

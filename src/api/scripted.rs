@@ -4,7 +4,8 @@
 //!
 //! - pre_process runs after authorization with `event.request`. With
 //!   `allow_event_modification` the request it leaves (`payload`, `parameters`) is the one the
-//!   service gets, and a returned response (an object with `content` or `status_code`), or an
+//!   service gets, and the one a post_process script sees (other members it changes have no
+//!   effect); a returned response (an object with `content` or `status_code`), or an
 //!   `event.response` it sets, answers the call without the service.
 //! - post_process runs with `event.request` and `event.response` (`status_code`, `content`,
 //!   `content_type`, `headers`); with modification allowed, the response it leaves (or returns)
@@ -58,9 +59,6 @@ pub async fn around(
     let mut query_text: Option<String> = None;
     if let Some(pre) = pre {
         let modify = pre.allow_event_modification;
-        // The request is needed again only by a post_process script that will not get the
-        // modified one back.
-        let keep = (post.is_some() && !modify).then(|| parts.to_json());
         let run = Run {
             script: &pre.script,
             event: json!({}),
@@ -83,14 +81,19 @@ pub async fn around(
                 return answer;
             }
         }
-        request = match changed.get_mut("request").map(Json::take) {
-            Some(req @ Json::Object(_)) => {
-                body = Some(event::payload_bytes(req.get("payload")));
-                query_text = Some(event::query_text(req.get("parameters")));
-                req
+        if post.is_some() {
+            request = parts.to_json();
+        }
+        if let Some(left @ Json::Object(_)) = changed.get_mut("request").map(Json::take) {
+            body = Some(event::payload_bytes(left.get("payload")));
+            query_text = Some(event::query_text(left.get("parameters")));
+            // post_process sees the parameters and payload the service got.
+            if let Json::Object(seen) = &mut request {
+                for key in ["parameters", "payload"] {
+                    seen.insert(key.into(), left.get(key).cloned().unwrap_or(Json::Null));
+                }
             }
-            _ => keep.unwrap_or(Json::Null),
-        };
+        }
     } else if post.is_some() {
         request = parts.to_json();
     }

@@ -103,6 +103,7 @@ struct CallState {
 struct Hooks {
     compile: Persistent<Function<'static>>,
     invoke: Persistent<Function<'static>>,
+    read_back: Persistent<Function<'static>>,
     /// The prototype of `event.request` objects.
     request_proto: Persistent<Object<'static>>,
     platform_for: Persistent<Function<'static>>,
@@ -299,6 +300,7 @@ impl Inner {
                 Ok(Hooks {
                     compile: hook("compile")?,
                     invoke: hook("invoke")?,
+                    read_back: hook("readBack")?,
                     request_proto: Persistent::save(&ctx, made.get::<_, Object>("requestProto")?),
                     platform_for: hook("platformFor")?,
                     take: hook("take")?,

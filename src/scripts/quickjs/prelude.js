@@ -117,7 +117,6 @@
       };
     },
   });
-  const members = ['api_version', 'method', 'uri', 'service', 'resource', 'parameters', 'headers', 'payload', 'content_type'];
   // One `platform` for every call: `session` reads the text of the call running now, which the
   // host sets at the start of each of its segments (a call resumed after platform.api gets its
   // own back), so no per-call object or closure is made.
@@ -135,17 +134,28 @@
     return platform;
   };
   // The host's one call per script call: `event.request` (when given), the session, then the
-  // script itself. A script that may modify the event gets a request whose members are all its
-  // own, so that copies (`{...event.request}`, `Object.assign`) keep every member.
+  // script itself. A script that may modify the event gets a plain object holding every member
+  // instead (it reads them all back anyway, and a copy such as `{...event.request}` must keep
+  // every member); built as one literal, it serialises without `toJSON`.
   const invoke = (fn, event, sessionText, own, request) => {
     const platform = platformFor(sessionText);
     if (request !== undefined) {
-      if (own) {
-        for (let i = 0; i < members.length; i++) settleKey(request, members[i], request[members[i]]);
-      }
-      event.request = request;
+      event.request = !own ? request : {
+        api_version: '2.0', method: part(request, 0), uri: part(request, 1),
+        service: part(request, 2), resource: part(request, 3),
+        parameters: parse(part(request, 4)), headers: parse(part(request, 5)),
+        payload: part(request, 6), content_type: 'application/json',
+      };
     }
     return fn(event, platform);
   };
-  return { compile: compile, invoke: invoke, requestProto: requestProto, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  // What the host reads back from an event a script may modify: what the pipeline acts on.
+  const readBack = (event) => {
+    const r = event.request;
+    return stringify({
+      request: r !== null && typeof r === 'object' ? { parameters: r.parameters, payload: r.payload } : r,
+      response: event.response,
+    });
+  };
+  return { compile: compile, invoke: invoke, readBack: readBack, requestProto: requestProto, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

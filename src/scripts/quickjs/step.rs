@@ -276,7 +276,11 @@ fn advance<'js>(
         text.map(|s| s.to_string()).transpose().map_err(fail)
     };
     let event = match &pending.event {
-        Some(event) => json(event.clone().restore(ctx).map_err(fail)?)?,
+        Some(event) => {
+            let read_back = hooks.read_back.clone().restore(ctx).map_err(fail)?;
+            let event = event.clone().restore(ctx).map_err(fail)?;
+            read_back.call((event,)).map_err(fail)?
+        }
         None => None,
     };
     Ok(Progress::Done(json(value)?, event))
