@@ -60,17 +60,14 @@ impl RequestParts {
         parts
     }
 
-    /// Appends the next part, written by `write`. A part that is not UTF-8 (which the writers in
-    /// the pipeline never produce) is dropped, and reads as if it had not been pushed.
+    /// Appends the next part, written by `write`. Checked when read, not here (most parts are
+    /// never read): one that is not UTF-8 (which the writers in the pipeline never produce)
+    /// reads as if it had not been pushed.
     pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         if self.pushed == PARTS {
             return;
         }
-        let start = self.text.len();
         write(&mut self.text);
-        if std::str::from_utf8(&self.text[start..]).is_err() {
-            self.text.truncate(start);
-        }
         self.ends[self.pushed] = self.text.len();
         self.pushed += 1;
     }
@@ -84,10 +81,10 @@ impl RequestParts {
             };
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        let text = std::str::from_utf8(&self.text[start..self.ends[i]]).unwrap_or_default();
-        match part {
-            Part::Parameters | Part::Headers if text.is_empty() => "{}",
-            _ => text,
+        match std::str::from_utf8(&self.text[start..self.ends[i]]) {
+            Ok(text) if !text.is_empty() => text,
+            _ if matches!(part, Part::Parameters | Part::Headers) => "{}",
+            _ => "",
         }
     }
 
