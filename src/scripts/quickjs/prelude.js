@@ -134,17 +134,25 @@
     return platform;
   };
   // The host's one call per script call: `event.request` (when given), the session, then the
-  // script itself. A script that may modify the event gets a plain object holding every member
-  // instead (it reads them all back anyway, and a copy such as `{...event.request}` must keep
-  // every member); built as one literal, it serialises without `toJSON`.
+  // script itself. A script that may modify the event gets a plain object whose members are all
+  // its own, so that a copy (`{...event.request}`, `Object.assign`) keeps every member; built
+  // as one literal, it serialises without `toJSON`. `headers`, the biggest text and the one
+  // scripts read least, stays an (own) accessor until read.
+  const HOST = Symbol('request');
   const invoke = (fn, event, sessionText, own, request) => {
     const platform = platformFor(sessionText);
     if (request !== undefined) {
       event.request = !own ? request : {
         api_version: '2.0', method: part(request, 0), uri: part(request, 1),
         service: part(request, 2), resource: part(request, 3),
-        parameters: parse(part(request, 4)), headers: parse(part(request, 5)),
-        payload: part(request, 6), content_type: 'application/json',
+        parameters: parse(part(request, 4)),
+        get headers() {
+          const value = parse(part(this[HOST], 5));
+          settleKey(this, 'headers', value);
+          return value;
+        },
+        set headers(value) { settleKey(this, 'headers', value); },
+        payload: part(request, 6), content_type: 'application/json', [HOST]: request,
       };
     }
     return fn(event, platform);

@@ -194,6 +194,19 @@ fn the_request_reads_and_copies_as_a_plain_object() {
             "uri"
         ])
     );
+    // `headers` is read on demand in a modifiable request too; a copy shares it, as a shallow
+    // copy of a plain object would.
+    let headers = Script::new(
+        "db._table.t.get.pre_process",
+        "const copy = {...event.request}; event.request.headers['x-b'] = '2';
+         return [copy.headers['x-a'], event.request.headers, JSON.parse(JSON.stringify(copy)).headers];",
+    );
+    let mut c = call(&headers, json!({}), true);
+    c.request = Some(parts());
+    assert_eq!(
+        done(engine.start(c)).value,
+        json!(["1", {"x-a": "1", "x-b": "2"}, {"x-a": "1", "x-b": "2"}])
+    );
     // Read back: what the pipeline acts on.
     assert_eq!(
         outcome.event,
