@@ -16,10 +16,9 @@ use crate::http::Response;
 use crate::runtime::Worker;
 use crate::scripts::{RequestParts, ScriptError};
 
-/// DreamFactory's `event.request`, with its `parameters` (by name, the first of repeated ones)
-/// and `headers` (lower-case names) as JSON text the engine materialises only when a script
-/// reads them; the payload parsed when it is JSON, else its text. Written into one buffer
-/// sized up front.
+/// DreamFactory's `event.request`: its `parameters` (by name, the first of repeated ones) and
+/// `headers` (lower-case names) as pairs the engine makes objects of only when a script reads
+/// them; the payload parsed when it is JSON, else its text.
 pub fn request(call: &ServiceCall<'_>) -> RequestParts {
     let payload = if call.body.is_empty() {
         Json::Null
@@ -27,16 +26,18 @@ pub fn request(call: &ServiceCall<'_>) -> RequestParts {
         serde_json::from_slice(call.body)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(call.body).into_owned()))
     };
-    let headers_size: usize = call.request.map_or(2, |req| {
-        req.headers().map(|(n, v)| n.len() + v.len() + 6).sum()
+    let (head_bytes, headers) = call.request.map_or((0, 0), |req| {
+        req.headers().fold((0, 0), |(bytes, n), (name, value)| {
+            (bytes + name.len() + value.len(), n + 1)
+        })
     });
-    let uri_size = call
+    let uri_bytes = call
         .request
         .map_or(8 + call.service.len() + call.resource.len(), |r| {
             r.path().len()
         });
-    let size = uri_size + 2 * (call.service.len() + call.resource.len()) + 64 + headers_size;
-    let mut parts = RequestParts::new(verb_name(call.method), payload, size);
+    let bytes = uri_bytes + 2 * (call.service.len() + call.resource.len()) + 64 + head_bytes;
+    let mut parts = RequestParts::new(verb_name(call.method), payload, bytes, headers + 4);
     parts.push(|out| match call.request {
         Some(req) => out.extend_from_slice(req.path().as_bytes()),
         None => {
@@ -46,20 +47,17 @@ pub fn request(call: &ServiceCall<'_>) -> RequestParts {
     parts.push(|out| out.extend_from_slice(call.service.as_bytes()));
     parts.push(|out| out.extend_from_slice(call.resource.as_bytes()));
     let mut seen: Vec<&str> = Vec::new();
-    parts.push(|out| {
-        json_object(
-            out,
-            call.query.iter().filter(|(k, _)| {
-                let first = !seen.contains(k);
-                seen.push(k);
-                first
-            }),
-        )
-    });
-    parts.push(|out| match call.request {
-        Some(req) => headers_json(out, req),
-        None => out.extend_from_slice(b"{}"),
-    });
+    for (name, value) in call.query.iter() {
+        if !seen.contains(&name) {
+            seen.push(name);
+            parts.push_parameter(name, value);
+        }
+    }
+    if let Some(req) = call.request {
+        for (name, value) in req.headers() {
+            parts.push_header(name, value);
+        }
+    }
     parts
 }
 
@@ -75,54 +73,6 @@ fn verb_name(m: crate::http::Method) -> &'static str {
         Options => "OPTIONS",
         Other => "OTHER",
     }
-}
-
-/// The request's headers as `{"name":"value",...}` with lower-case names, written in one
-/// buffer sized up front. Names are HTTP tokens (the parser checked them), which never need
-/// escaping; values are copied as they are unless they hold a quote, a backslash or a byte
-/// outside printable ASCII, which go through the JSON escaper.
-fn headers_json(out: &mut Vec<u8>, req: &crate::http::Request<'_>) {
-    let start = out.len();
-    out.push(b'{');
-    for (name, value) in req.headers() {
-        if out.len() > start + 1 {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
-        out.extend_from_slice(b"\":");
-        if value
-            .iter()
-            .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-        {
-            out.push(b'"');
-            out.extend_from_slice(value);
-            out.push(b'"');
-        } else {
-            let _ = serde_json::to_writer(&mut *out, &String::from_utf8_lossy(value));
-        }
-    }
-    out.push(b'}');
-}
-
-/// `{"k":"v",...}` written straight from the pairs, without building a map of values.
-fn json_object<K, V>(out: &mut Vec<u8>, pairs: impl Iterator<Item = (K, V)>)
-where
-    K: AsRef<str>,
-    V: AsRef<str>,
-{
-    let start = out.len();
-    out.push(b'{');
-    for (k, v) in pairs {
-        if out.len() > start + 1 {
-            out.push(b',');
-        }
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, k.as_ref());
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, v.as_ref());
-    }
-    out.push(b'}');
 }
 
 /// The last session text a core made, and what it was made from.

@@ -84,9 +84,9 @@
   freeze(config);
   // `event.request` is a host object that owns the request's parts (see request.rs); this is
   // its prototype. Each member is an accessor that asks the host for it when first read:
-  // strings on every read (they are values, nothing to keep), the objects (`parameters` and
-  // `headers` parsed from JSON text, `payload`) once, after which they are own data properties
-  // so that changes to them stick. Assigning a member makes it an own data property too.
+  // strings on every read (they are values, nothing to keep), the objects (`parameters`,
+  // `headers`, `payload`) once, after which they are own data properties so that changes to
+  // them stick. Assigning a member makes it an own data property too.
   // `api_version` and `content_type` are constants here, and `toJSON` lists every member, so
   // the request reads and serialises as a plain object. A call creates no closures: closures
   // over the object would be cycles only the collector frees.
@@ -100,14 +100,13 @@
     enumerable: true, configurable: true,
   });
   const scalar = (key, index) => member(key, function () { return part(this, index); });
-  const kept = (key, index, make) => member(key, function () {
-    const value = make(part(this, index));
+  const kept = (key, index) => member(key, function () {
+    const value = part(this, index);
     settleKey(this, key, value);
     return value;
   });
-  const same = (v) => v, parsed = (t) => (t === undefined ? undefined : parse(t));
   scalar('method', 0); scalar('uri', 1); scalar('service', 2); scalar('resource', 3);
-  kept('parameters', 4, parsed); kept('headers', 5, parsed); kept('payload', 6, same);
+  kept('parameters', 4); kept('headers', 5); kept('payload', 6);
   defineProperty(requestProto, 'toJSON', {
     value: function () {
       return {
@@ -145,9 +144,9 @@
       event.request = !own ? request : {
         api_version: '2.0', method: part(request, 0), uri: part(request, 1),
         service: part(request, 2), resource: part(request, 3),
-        parameters: parse(part(request, 4)),
+        parameters: part(request, 4),
         get headers() {
-          const value = parse(part(this[HOST], 5));
+          const value = part(this[HOST], 5);
           settleKey(this, 'headers', value);
           return value;
         },

@@ -11,9 +11,11 @@
 
 use rquickjs::class::{JsClass, Readable, Trace, Tracer};
 use rquickjs::function::Constructor;
+use std::borrow::Cow;
+
 use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
 
-use super::step::to_js;
+use super::step::{define, to_js};
 use crate::scripts::request::Part;
 use crate::scripts::RequestParts;
 
@@ -48,9 +50,10 @@ pub(super) fn instance<'js>(
 }
 
 /// The prelude's accessors call this as `part(request, index)`: member `index` of a host
-/// request as a JavaScript value (`parameters` and `headers` as their JSON text, which the
-/// accessor parses), or `undefined` for anything that is not a host request (an object made
-/// with the request as its prototype).
+/// request as a JavaScript value, or `undefined` for anything that is not a host request (an
+/// object made with the request as its prototype). `parameters` and `headers` come as fresh
+/// objects, their members defined as `JSON.parse` would (a `__proto__` name is an own
+/// property, not the prototype).
 pub(super) fn part<'js>(
     ctx: Ctx<'js>,
     request: Value<'js>,
@@ -68,10 +71,25 @@ pub(super) fn part<'js>(
         1 => parts.get(Part::Uri),
         2 => parts.get(Part::Service),
         3 => parts.get(Part::Resource),
-        4 => parts.get(Part::Parameters),
-        5 => parts.get(Part::Headers),
+        4 => return object(&ctx, parts.parameters()),
+        5 => return object(&ctx, parts.headers()),
         6 => return to_js(&ctx, &parts.payload),
         _ => return Ok(Value::new_undefined(ctx)),
     };
     Ok(rquickjs::String::from_str(ctx, text)?.into_value())
+}
+
+fn object<'js, 'a>(
+    ctx: &Ctx<'js>,
+    pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+) -> rquickjs::Result<Value<'js>> {
+    let object = Object::new(ctx.clone())?;
+    for (name, value) in pairs {
+        define(
+            &object,
+            &name,
+            rquickjs::String::from_str(ctx.clone(), &value)?,
+        )?;
+    }
+    Ok(object.into_value())
 }

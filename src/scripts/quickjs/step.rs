@@ -307,11 +307,25 @@ pub(super) fn to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Res
         J::Object(members) => {
             let object = rquickjs::Object::new(ctx.clone())?;
             for (k, item) in members {
-                object.set(k.as_str(), to_js(ctx, item)?)?;
+                define(&object, k, to_js(ctx, item)?)?;
             }
             object.into_value()
         }
     })
+}
+
+/// Defines `object[name] = value` as an own, plain data member, as `JSON.parse` does: a
+/// `__proto__` member is data, never the object's prototype.
+pub(super) fn define<'js>(
+    object: &rquickjs::Object<'js>,
+    name: &str,
+    value: impl rquickjs::IntoJs<'js>,
+) -> rquickjs::Result<()> {
+    use rquickjs::object::Property;
+    object.prop(
+        name,
+        Property::from(value).writable().enumerable().configurable(),
+    )
 }
 
 /// After a failure: requests the script queued will never be made, so their promises go too.

@@ -145,13 +145,9 @@ fn store_is_shared_across_engines() {
 fn parts() -> crate::scripts::RequestParts {
     crate::scripts::RequestParts::from_parts(
         "GET",
-        [
-            "/api/v2/db/_table/t",
-            "db",
-            "_table/t",
-            r#"{"limit":"5"}"#,
-            r#"{"x-a":"1"}"#,
-        ],
+        ["/api/v2/db/_table/t", "db", "_table/t"],
+        &[("limit", "5")],
+        &[("X-A", "1")],
         serde_json::Value::Null,
     )
 }
@@ -232,7 +228,9 @@ fn a_request_kept_past_its_call_still_reads_its_own_parts() {
     let mut second = call(&keep, json!({}), false);
     second.request = Some(crate::scripts::RequestParts::from_parts(
         "POST",
-        ["/api/v2/other/x", "other", "x", "{}", "{}"],
+        ["/api/v2/other/x", "other", "x"],
+        &[],
+        &[],
         serde_json::Value::Null,
     ));
     assert_eq!(
