@@ -8,9 +8,12 @@
 //! exactly that wrapper around the body, which no early close can satisfy. The compiled function
 //! is kept per script name and reused while the source stays the same.
 //!
-//! Values cross as JSON text: `JSON.parse` in C builds the `event` far faster than setting
-//! properties one by one from Rust, and `JSON.stringify` gives DreamFactory's rules for the
-//! result for free (`undefined` and functions vanish).
+//! Values going in are made directly as JavaScript values: `event.request` is a host object that
+//! owns the request's parts and makes each member when the script first reads it
+//! (`request.rs`), so a script pays for what it reads; the session is JSON text parsed only when
+//! `platform.session` is read, and sent to the runtime only when it changes. Values coming out
+//! (the result, and for a modifiable event what the pipeline acts on) cross as JSON text:
+//! `JSON.stringify` gives DreamFactory's rules for free (`undefined` and functions vanish).
 //!
 //! Limits: the runtime's interrupt handler compares the clock with a deadline set for each call
 //! (QuickJS polls it every few thousand operations, and the error it raises cannot be caught by

@@ -2,16 +2,18 @@
 //!
 //! A call used to turn every part into a JavaScript string and set it on a fresh object, and
 //! that was most of what a trivial script cost: the script that checks `event.request.method`
-//! paid for the URI, the service, the resource and two JSON texts it never read. Now the
-//! request is an instance of a host class holding the parts, with the prelude's request
+//! paid for the URI, the service, the resource, the parameters and the headers it never read.
+//! Now the request is an instance of a host class holding the parts, with the prelude's request
 //! prototype: its accessors ask [`part`] for a member when the script first reads it (the
 //! objects, `parameters`, `headers` and `payload`, are then kept as own properties so changes
 //! to them stick). The object owns the parts, so one a script keeps past its call still reads
-//! its own request; they are freed with the object.
+//! its own request; they are freed with the object. A script allowed to modify the event gets
+//! a plain object instead, built by the prelude from the same parts.
+
+use std::borrow::Cow;
 
 use rquickjs::class::{JsClass, Readable, Trace, Tracer};
 use rquickjs::function::Constructor;
-use std::borrow::Cow;
 
 use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
 
