@@ -127,6 +127,8 @@ struct Inner {
     context: Context,
     runtime: Runtime,
     state: Rc<CallState>,
+    /// Bytes of the host requests alive in this runtime.
+    held: request::Held,
 }
 
 /// Installs `console` and `var_dump` over the native log sink, the `platform` parts and the
@@ -192,7 +194,8 @@ impl QuickJs {
             return;
         };
         inner.runtime.run_gc();
-        let used = usize::try_from(inner.runtime.memory_usage().malloc_size).unwrap_or(0);
+        let used = usize::try_from(inner.runtime.memory_usage().malloc_size).unwrap_or(0)
+            + inner.held.bytes();
         if used > self.options.memory_limit / 2 || inner.runtime.is_job_pending() {
             tracing::warn!(script = %e.script_name(), used, "rebuilding the script runtime");
             match Inner::new(&self.options) {
@@ -213,6 +216,19 @@ const GC_THRESHOLD: usize = 8 << 20;
 impl ScriptEngine for QuickJs {
     fn start(&self, call: Call<'_>) -> Result<Step, ScriptError> {
         let mut inner = self.inner(&call.script.name)?;
+        // Requests scripts kept (in globals) count against the limit too: past it, a collection
+        // may free unreachable ones; if not, this call fails as out of memory, and recovery
+        // replaces the runtime (and the requests it held) for the next one.
+        if inner.held.bytes() > self.options.memory_limit / 2 {
+            inner.runtime.run_gc();
+            if inner.held.bytes() > self.options.memory_limit / 2 {
+                let result = Err(ScriptError::OutOfMemory {
+                    name: call.script.name.to_string(),
+                });
+                self.recover(&mut inner, &result);
+                return result;
+            }
+        }
         let id = self.next_call.get() + 1;
         self.next_call.set(id);
         let result = inner.start(id, call, &self.compiles);
@@ -322,6 +338,7 @@ impl Inner {
             context,
             runtime,
             state,
+            held: request::Held::default(),
         })
     }
 

@@ -139,6 +139,27 @@ impl RequestParts {
         })
     }
 
+    /// Roughly the bytes this request holds: its buffers and its payload. The engine counts the
+    /// requests scripts keep against the runtime's memory limit, which sees only JavaScript's
+    /// own allocations.
+    pub fn weight(&self) -> usize {
+        fn json(v: &Json) -> usize {
+            std::mem::size_of::<Json>()
+                + match v {
+                    Json::String(s) => s.capacity(),
+                    Json::Array(items) => items.iter().map(json).sum(),
+                    Json::Object(members) => {
+                        members.iter().map(|(k, v)| k.capacity() + json(v)).sum()
+                    }
+                    _ => 0,
+                }
+        }
+        std::mem::size_of::<Self>()
+            + self.text.capacity()
+            + 4 * self.ends.capacity()
+            + json(&self.payload)
+    }
+
     fn end(&mut self) {
         // Request heads and query strings are far below 4 GiB; a bigger text reads empty.
         self.ends

@@ -90,9 +90,11 @@
   // `api_version` and `content_type` are constants here, and `toJSON` lists every member, so
   // the request reads and serialises as a plain object. A call creates no closures: closures
   // over the object would be cycles only the collector frees.
-  const defineProperty = Object.defineProperty;
+  // Reflect's define fails quietly on a request the script froze, as assignment to a frozen
+  // plain object does.
+  const defineProperty = Object.defineProperty, reflectDefine = Reflect.defineProperty;
   const settleKey = (object, key, value) =>
-    defineProperty(object, key, { value: value, writable: true, enumerable: true, configurable: true });
+    reflectDefine(object, key, { value: value, writable: true, enumerable: true, configurable: true });
   const requestProto = { api_version: '2.0', content_type: 'application/json' };
   const member = (key, read) => defineProperty(requestProto, key, {
     get: read,

@@ -11,6 +11,8 @@
 //! a plain object instead, built by the prelude from the same parts.
 
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::rc::Rc;
 
 use rquickjs::class::{JsClass, Readable, Trace, Tracer};
 use rquickjs::function::Constructor;
@@ -21,7 +23,33 @@ use super::step::{define, to_js};
 use crate::scripts::request::Part;
 use crate::scripts::RequestParts;
 
-pub(super) struct HostRequest(RequestParts);
+pub(super) struct HostRequest {
+    parts: RequestParts,
+    /// What it adds to the runtime's [`Held`] bytes, given back when the object is freed.
+    weight: usize,
+    held: Held,
+}
+
+/// Bytes held by the host requests alive in one runtime. QuickJS's memory limit counts only its
+/// own allocations, and a script that keeps every request (`kept.push(event.request)`) would
+/// otherwise grow the core's memory past the limit unseen; the engine checks this before each
+/// call.
+#[derive(Clone, Default)]
+pub(super) struct Held(Rc<Cell<usize>>);
+
+impl Held {
+    pub(super) fn bytes(&self) -> usize {
+        self.0.get()
+    }
+}
+
+impl Drop for HostRequest {
+    fn drop(&mut self) {
+        self.held
+            .0
+            .set(self.held.0.get().saturating_sub(self.weight));
+    }
+}
 
 // SAFETY: holds no JavaScript values, so it is the same type under any lifetime.
 unsafe impl<'js> JsLifetime<'js> for HostRequest {
@@ -47,8 +75,16 @@ impl<'js> JsClass<'js> for HostRequest {
 pub(super) fn instance<'js>(
     parts: RequestParts,
     prototype: Object<'js>,
+    held: &Held,
 ) -> rquickjs::Result<Value<'js>> {
-    Ok(Class::instance_proto(HostRequest(parts), prototype)?.into_value())
+    let weight = parts.weight();
+    held.0.set(held.0.get() + weight);
+    let request = HostRequest {
+        parts,
+        weight,
+        held: held.clone(),
+    };
+    Ok(Class::instance_proto(request, prototype)?.into_value())
 }
 
 /// The prelude's accessors call this as `part(request, index)`: member `index` of a host
@@ -67,7 +103,7 @@ pub(super) fn part<'js>(
     else {
         return Ok(Value::new_undefined(ctx));
     };
-    let parts = &request.borrow().0;
+    let parts = &request.borrow().parts;
     let text = match index {
         0 => parts.method,
         1 => parts.get(Part::Uri),

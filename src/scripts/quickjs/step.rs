@@ -64,6 +64,7 @@ impl Inner {
             hooks,
             context,
             state,
+            held,
             ..
         } = self;
         let progress = context.with(|ctx| {
@@ -88,7 +89,7 @@ impl Inner {
                 let request = match call.request {
                     Some(parts) => {
                         let proto = hooks.request_proto.clone().restore(&ctx).map_err(fail)?;
-                        Some(request::instance(parts, proto).map_err(fail)?)
+                        Some(request::instance(parts, proto, held).map_err(fail)?)
                     }
                     None => None,
                 };

@@ -219,8 +219,10 @@ fn a_request_kept_past_its_call_still_reads_its_own_parts() {
         "keep",
         "if (globalThis.kept === undefined) { globalThis.kept = event.request; return null; }
          event.request.uri = 'changed';
+         const frozen = Object.freeze(event.request);
          return [kept.uri, kept.resource, kept.parameters.limit, event.request.uri,
-                 event.request.service, Object.create(event.request).method === undefined];",
+                 event.request.service, Object.create(event.request).method === undefined,
+                 frozen.headers];",
     );
     let mut first = call(&keep, json!({}), false);
     first.request = Some(parts());
@@ -241,7 +243,8 @@ fn a_request_kept_past_its_call_still_reads_its_own_parts() {
             "5",
             "changed",
             "other",
-            true
+            true,
+            {}
         ])
     );
 }
@@ -263,4 +266,49 @@ fn each_call_sees_its_own_session() {
     assert!(as_user(&broken, 3).is_err());
     assert_eq!(done(as_user(&who, 3)).value, json!(3));
     assert_eq!(done(as_user(&who, 1)).value, json!(1));
+}
+
+#[test]
+fn requests_kept_by_a_script_count_against_the_memory_limit() {
+    let options = super::QuickJsOptions {
+        memory_limit: 4 << 20,
+        ..Default::default()
+    };
+    let engine = QuickJs::with_options(options).unwrap();
+    let hoarder = Script::new("hoard", "(globalThis.kept ??= []).push(event.request);");
+    let big = "x".repeat(64 << 10);
+    let call_with_big_request = || {
+        let mut c = call(&hoarder, json!({}), false);
+        c.request = Some(crate::scripts::RequestParts::from_parts(
+            "GET",
+            ["/api/v2/db/_table/t", "db", "_table/t"],
+            &[],
+            &[("x-big", &big)],
+            serde_json::Value::Null,
+        ));
+        engine.start(c)
+    };
+    // A request nobody keeps is given back when its call ends.
+    let reader = Script::new("reader", "return event.request.headers['x-big'].length;");
+    let mut c = call(&reader, json!({}), false);
+    c.request = Some(crate::scripts::RequestParts::from_parts(
+        "GET",
+        ["/", "db", ""],
+        &[],
+        &[("x-big", &big)],
+        serde_json::Value::Null,
+    ));
+    assert_eq!(done(engine.start(c)).value, json!(64 << 10));
+    assert_eq!(engine.inner.borrow().held.bytes(), 0);
+    let failed = (0..200).find_map(|_| call_with_big_request().err());
+    assert_eq!(
+        failed,
+        Some(ScriptError::OutOfMemory {
+            name: "hoard".into()
+        }),
+        "64 KiB kept per call must reach a 4 MiB limit within 200 calls"
+    );
+    // The runtime that held them was replaced; the next call runs.
+    assert_eq!(engine.rebuilds(), 1);
+    assert!(call_with_big_request().is_ok());
 }
