@@ -12,8 +12,9 @@
 //! owns the request's parts and makes each member when the script first reads it
 //! (`request.rs`), so a script pays for what it reads; the session is JSON text parsed only when
 //! `platform.session` is read, and sent to the runtime only when it changes. Values coming out
-//! (the result, and for a modifiable event what the pipeline acts on) cross as JSON text:
-//! `JSON.stringify` gives DreamFactory's rules for free (`undefined` and functions vanish).
+//! (the result, and for a modifiable event what the pipeline acts on) are converted by the host
+//! with `JSON.stringify`'s rules (`convert.rs`): plain objects and arrays walked directly, the
+//! rest through the runtime's own `JSON.stringify`.
 //!
 //! Limits: the runtime's interrupt handler compares the clock with a deadline set for each call
 //! (QuickJS polls it every few thousand operations, and the error it raises cannot be caught by
@@ -35,6 +36,7 @@
 //! in its libc modules, which rquickjs does not include and this engine does not add. What a
 //! script can reach is `console`, `var_dump` and `platform`.
 
+mod convert;
 mod errors;
 mod request;
 mod step;
@@ -107,6 +109,9 @@ struct Hooks {
     compile: Persistent<Function<'static>>,
     invoke: Persistent<Function<'static>>,
     read_back: Persistent<Function<'static>>,
+    /// What [`convert::from_js`] needs, as the runtime had them before any script ran.
+    object_prototype: Persistent<Object<'static>>,
+    stringify: Persistent<Function<'static>>,
     /// The prototype of `event.request` objects.
     request_proto: Persistent<Object<'static>>,
     platform_for: Persistent<Function<'static>>,
@@ -322,6 +327,11 @@ impl Inner {
                     compile: hook("compile")?,
                     invoke: hook("invoke")?,
                     read_back: hook("readBack")?,
+                    object_prototype: Persistent::save(
+                        &ctx,
+                        made.get::<_, Object>("objectPrototype")?,
+                    ),
+                    stringify: hook("stringify")?,
                     request_proto: Persistent::save(&ctx, made.get::<_, Object>("requestProto")?),
                     platform_for: hook("platformFor")?,
                     take: hook("take")?,

@@ -161,10 +161,13 @@
   // What the host reads back from an event a script may modify: what the pipeline acts on.
   const readBack = (event) => {
     const r = event.request;
-    return stringify({
+    return {
       request: r !== null && typeof r === 'object' ? { parameters: r.parameters, payload: r.payload } : r,
       response: event.response,
-    });
+    };
   };
-  return { compile: compile, invoke: invoke, readBack: readBack, requestProto: requestProto, platformFor: platformFor, take: take, settle: settle, forget: forget };
+  // The host converts results itself for plain objects and arrays, and hands anything else to
+  // the original JSON.stringify.
+  return { compile: compile, invoke: invoke, readBack: readBack, requestProto: requestProto,
+    objectPrototype: Object.prototype, stringify: stringify, platformFor: platformFor, take: take, settle: settle, forget: forget };
 })

@@ -19,7 +19,7 @@ use rquickjs::function::Constructor;
 
 use rquickjs::{Class, Ctx, JsLifetime, Object, Value};
 
-use super::step::{define, to_js};
+use super::convert::{define, to_js};
 use crate::scripts::request::Part;
 use crate::scripts::RequestParts;
 

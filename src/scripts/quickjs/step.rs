@@ -12,6 +12,7 @@ use rquickjs::function::Args;
 use rquickjs::promise::PromiseState;
 use rquickjs::{Ctx, Function, Persistent, Value};
 
+use super::convert::{self, to_js};
 use super::{errors, request, CallState, Hooks, Inner};
 use crate::scripts::{returned_exception, ApiRequest, Call, Outcome, Script, ScriptError, Step};
 
@@ -37,10 +38,10 @@ pub(super) struct Pending {
     session: Rc<str>,
 }
 
-/// A segment's end: the call waits, or its result and event as JSON text.
+/// A segment's end: the call waits, or its result and what was read back from its event.
 enum Progress {
     Waiting(Pending, Vec<ApiRequest>),
-    Done(Option<String>, Option<String>),
+    Done(Option<serde_json::Value>, Option<serde_json::Value>),
 }
 
 impl Inner {
@@ -209,15 +210,7 @@ impl Inner {
             }
             Progress::Done(value, event) => {
                 let name = &*self.state.script.borrow().clone();
-                let parse = |text: Option<String>| match text {
-                    Some(json) => {
-                        serde_json::from_str(&json).map_err(|e| errors::internal(name, e))
-                    }
-                    None => Ok(serde_json::Value::Null),
-                };
-                let wanted = event.is_some();
-                let value = returned_exception(name, parse(value)?)?;
-                let event = if wanted { Some(parse(event)?) } else { None };
+                let value = returned_exception(name, value.unwrap_or_default())?;
                 Ok(Step::Done(Outcome { value, event }))
             }
         }
@@ -268,65 +261,25 @@ fn advance<'js>(
                 .map_err(fail)?,
         },
     };
-    let json = |v: Value<'js>| -> Result<Option<String>, ScriptError> {
-        // Most hooks return nothing; JSON.stringify is no free way to learn that.
-        if v.is_undefined() {
-            return Ok(None);
-        }
-        let text = ctx.json_stringify(v).map_err(fail)?;
-        text.map(|s| s.to_string()).transpose().map_err(fail)
+    // Most hooks return nothing and most calls want no event back: nothing to convert.
+    if value.is_undefined() && pending.event.is_none() {
+        return Ok(Progress::Done(None, None));
+    }
+    let rules = convert::Rules {
+        object_prototype: hooks.object_prototype.clone().restore(ctx).map_err(fail)?,
+        stringify: hooks.stringify.clone().restore(ctx).map_err(fail)?,
     };
+    let value = convert::from_js(&rules, value).map_err(fail)?;
     let event = match &pending.event {
         Some(event) => {
             let read_back = hooks.read_back.clone().restore(ctx).map_err(fail)?;
             let event = event.clone().restore(ctx).map_err(fail)?;
-            read_back.call((event,)).map_err(fail)?
+            let left: Value = read_back.call((event,)).map_err(fail)?;
+            convert::from_js(&rules, left).map_err(fail)?
         }
         None => None,
     };
-    Ok(Progress::Done(json(value)?, event))
-}
-
-/// A JSON value as the equivalent JavaScript value.
-pub(super) fn to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
-    use serde_json::Value as J;
-    Ok(match v {
-        J::Null => Value::new_null(ctx.clone()),
-        J::Bool(b) => Value::new_bool(ctx.clone(), *b),
-        J::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
-            Some(i) => Value::new_int(ctx.clone(), i),
-            None => Value::new_float(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
-        },
-        J::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
-        J::Array(items) => {
-            let array = rquickjs::Array::new(ctx.clone())?;
-            for (i, item) in items.iter().enumerate() {
-                array.set(i, to_js(ctx, item)?)?;
-            }
-            array.into_value()
-        }
-        J::Object(members) => {
-            let object = rquickjs::Object::new(ctx.clone())?;
-            for (k, item) in members {
-                define(&object, k, to_js(ctx, item)?)?;
-            }
-            object.into_value()
-        }
-    })
-}
-
-/// Defines `object[name] = value` as an own, plain data member, as `JSON.parse` does: a
-/// `__proto__` member is data, never the object's prototype.
-pub(super) fn define<'js>(
-    object: &rquickjs::Object<'js>,
-    name: &str,
-    value: impl rquickjs::IntoJs<'js>,
-) -> rquickjs::Result<()> {
-    use rquickjs::object::Property;
-    object.prop(
-        name,
-        Property::from(value).writable().enumerable().configurable(),
-    )
+    Ok(Progress::Done(value, event))
 }
 
 /// After a failure: requests the script queued will never be made, so their promises go too.

@@ -276,3 +276,56 @@ fn runaway_recursion_is_an_error() {
     );
     assert_usable(&engine);
 }
+
+#[test]
+fn results_convert_as_json_stringify_writes_them() {
+    let engine = QuickJs::new().unwrap();
+    let source = r#"
+        const sparse = []; sparse[20000] = 1;
+        let deep = {end: true}; for (let i = 0; i < 100; i++) deep = {next: deep, list: [i]};
+        const bare = Object.create(null); bare.x = 1;
+        const v = {
+            a: 1, b: undefined, c: function () {}, d: Symbol('x'), e: NaN, f: -Infinity,
+            g: -0, h: 1.5, i: 1e21, j: 2 ** 53, l: -(2 ** 53), m: 2 ** 64,
+            n: [undefined, function () {}, NaN, null, Symbol('y')], o: new Date(0),
+            p: new Map([[1, 2]]), q: new String('s'), r: {toJSON() { return 'custom'; }},
+            s: bare, t: new Proxy({a: 1}, {}), u: [1, [2, [3]]], w: 'é😀\n"\\',
+            x: sparse, y: deep, z: new Proxy([1, 2], {}), e1: new Error('no'), n1: new Number(4),
+        };
+        Object.defineProperty(v, 'hidden', {value: 1, enumerable: false});
+        Object.defineProperty(v, 'getter', {get() { return 'got'; }, enumerable: true});
+        v['__proto__'] = 'ignored: sets the prototype';
+        return [v, JSON.stringify(v)];
+    "#;
+    let out = engine
+        .run(
+            &Script::new("convert", source),
+            json!({}),
+            Limits::default(),
+        )
+        .unwrap();
+    let expected: serde_json::Value = serde_json::from_str(out[1].as_str().unwrap()).unwrap();
+    // Compared member by member: the sparse array would flood a failure message.
+    let (got, want) = (out[0].as_object().unwrap(), expected.as_object().unwrap());
+    let differ: Vec<_> = want
+        .keys()
+        .chain(got.keys())
+        .filter(|k| got.get(*k) != want.get(*k))
+        .map(|k| format!("{k}: {:.80?} vs {:.80?}", got.get(k), want.get(k)))
+        .collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    // What JSON.stringify refuses is an error, never a hang or a panic.
+    for refused in [
+        "const a = {}; a.self = a; return a;",
+        "return {big: 1n};",
+        "const a = []; a.push(a); return {a};",
+    ] {
+        let result = engine.run(
+            &Script::new("refused", refused),
+            json!({}),
+            Limits::default(),
+        );
+        assert!(result.is_err(), "{refused} -> {result:?}");
+    }
+    assert_usable(&engine);
+}
