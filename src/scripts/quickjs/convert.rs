@@ -118,9 +118,10 @@ fn walk<'js>(
                 return Ok(None);
             };
             let mut members = Map::new();
-            for key in object.keys::<String>() {
-                let key = key?;
-                let member: Value = object.get(key.as_str())?;
+            // Own enumerable string-keyed members in JSON.stringify's order, each read (getters
+            // run) with the key's atom as listed.
+            for member in object.props::<String, Value>() {
+                let (key, member) = member?;
                 if let Some(json) = walk(rules, member, depth + 1)? {
                     members.insert(key, json);
                 }
