@@ -116,18 +116,9 @@ impl Inner {
                 };
                 advance(&ctx, hooks, state, pending)
             };
-            let progress = run();
-            if progress.is_err() {
-                discard_queue(&ctx, hooks);
-            }
-            progress
+            discarding_on_failure(&ctx, hooks, run())
         });
-        self.state.deadline.set(None);
-        if progress.is_err() {
-            // Whether the runtime took the new session is unknown: send it again next time.
-            self.session = Rc::from("");
-        }
-        self.finish(id, progress?, started.elapsed())
+        self.end_segment(id, progress, started.elapsed())
     }
 
     pub(super) fn resume(
@@ -143,11 +134,6 @@ impl Inner {
         };
         let name = Arc::clone(&pending.name);
         let (limit, used) = (pending.limit, pending.used);
-        let mut answer_texts = Vec::with_capacity(answers.len());
-        for (request, answer) in &answers {
-            let text = serde_json::to_string(answer).map_err(|e| errors::internal(&name, e))?;
-            answer_texts.push((*request, text));
-        }
         self.begin(&name, limit.saturating_sub(used));
         // The runtime holds this call's session again (another call may have run meanwhile).
         self.session.clone_from(&pending.session);
@@ -164,23 +150,15 @@ impl Inner {
                 let platform_for = hooks.platform_for.clone().restore(&ctx).map_err(fail)?;
                 let _: Value = platform_for.call((&*pending.session,)).map_err(fail)?;
                 let settle = hooks.settle.clone().restore(&ctx).map_err(fail)?;
-                for (request, text) in answer_texts {
-                    let answer = ctx.json_parse(text).map_err(fail)?;
-                    let () = settle.call((request as f64, answer)).map_err(fail)?;
+                for (request, answer) in &answers {
+                    let answer = to_js(&ctx, answer).map_err(fail)?;
+                    let () = settle.call((*request as f64, answer)).map_err(fail)?;
                 }
                 advance(&ctx, hooks, state, pending)
             };
-            let progress = run();
-            if progress.is_err() {
-                discard_queue(&ctx, hooks);
-            }
-            progress
+            discarding_on_failure(&ctx, hooks, run())
         });
-        self.state.deadline.set(None);
-        if progress.is_err() {
-            self.session = Rc::from("");
-        }
-        self.finish(id, progress?, used + started.elapsed())
+        self.end_segment(id, progress, used + started.elapsed())
     }
 
     pub(super) fn abandon(&mut self, id: u64) {
@@ -197,7 +175,19 @@ impl Inner {
         });
     }
 
-    fn finish(&mut self, id: u64, progress: Progress, used: Duration) -> Result<Step, ScriptError> {
+    /// After a run segment (`used`: the call's CPU time so far): the deadline off, and the call
+    /// parked or finished.
+    fn end_segment(
+        &mut self,
+        id: u64,
+        progress: Result<Progress, ScriptError>,
+        used: Duration,
+    ) -> Result<Step, ScriptError> {
+        self.state.deadline.set(None);
+        let progress = progress.inspect_err(|_| {
+            // Whether the runtime took the new session is unknown: send it again next time.
+            self.session = Rc::from("");
+        })?;
         match progress {
             Progress::Waiting(mut pending, requests) => {
                 pending.used = used;
@@ -280,6 +270,18 @@ fn advance<'js>(
         None => None,
     };
     Ok(Progress::Done(value, event))
+}
+
+/// A failed segment's requests will never be made, so their promises go too.
+fn discarding_on_failure(
+    ctx: &Ctx<'_>,
+    hooks: &Hooks,
+    progress: Result<Progress, ScriptError>,
+) -> Result<Progress, ScriptError> {
+    if progress.is_err() {
+        discard_queue(ctx, hooks);
+    }
+    progress
 }
 
 /// After a failure: requests the script queued will never be made, so their promises go too.
