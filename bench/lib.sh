@@ -13,8 +13,8 @@ seed_contact() {
     esac
 }
 
-# start_percore CPU: one worker pinned to CPU, services pg, my and the embedded db; sets PID and
-# ADDR.
+# start_percore CPU: one worker pinned to CPU, services pg, my and the embedded db; sets PID,
+# ADDR, TOKEN (an admin session) and API_KEY.
 start_percore() {
     mkdir -p "$WORK/data"
     cat > "$WORK/percore.toml" <<TOML
@@ -37,14 +37,20 @@ TOML
     api_key_for_reads
 }
 
+# admin_token: a session of the admin start_percore created. Sets TOKEN.
+admin_token() {
+    TOKEN=$(curl -sf -X POST "http://$ADDR/api/v2/system/admin/session" \
+        -d '{"email":"bench@percore.local","password":"bench-admin-password"}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["session_token"])')
+}
+
 # api_key_for_reads: an app whose role may GET every service (the shape of a mobile or IoT
 # client), so the benchmarks pay what such clients pay: the API key lookup and the role check.
 # Sets API_KEY.
 api_key_for_reads() {
     local base="http://$ADDR/api/v2" token
-    token=$(curl -sf -X POST "$base/system/admin/session" \
-        -d '{"email":"bench@percore.local","password":"bench-admin-password"}' |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["session_token"])')
+    admin_token
+    token=$TOKEN
     curl -sf -X POST "$base/system/role" -H "X-DreamFactory-Session-Token: $token" \
         -d '{"resource":[{"name":"reader","role_service_access_by_role_id":[
             {"service_id":null,"component":"*","verb_mask":1,"requestor_mask":1}]}]}' >/dev/null

@@ -3,16 +3,18 @@
 #
 # One percore (1 core, pinned to SERVER_CPU) serves GET /api/v2/db/_table/scripts_bench/1 (embedded
 # SQLite, an admin session) to wrk pinned to CLIENT_CPU. The script
-# `{svc}._table.scripts_bench.get.pre_process` (checks the request's method; with MODIFY=1 it also adds a
-# request header with modification allowed, so the event is read back) is switched off and on through the system API between runs, alternating
-# for ROUNDS rounds so drift on the machine hits both sides alike. Prints every round and the
-# median ratio with/without (the issue's target: >= 0.85).
+# `{svc}._table.scripts_bench.get.pre_process` (checks the request's method; with MODIFY=1 it
+# adds a request header instead, with modification allowed, so the request is read back) is
+# switched off and on through the system API between runs, alternating for ROUNDS rounds so
+# drift on the machine hits both sides alike. Prints every round and the median ratio
+# with/without (the issue's target: >= 0.85). percore starts as the other database benches
+# start it (bench/lib.sh).
 #
 # SVC=pg runs the same on PostgreSQL (PG_URL; a table `scripts_bench` is created there) instead
 # of the embedded SQLite `db`.
 #
-# Environment: MODIFY [0], ROUNDS [3], DURATION [5s], CONNECTIONS [50], SERVER_CPU [0], CLIENT_CPU [1],
-# SKIP_BUILD [0], SVC [db], PG_URL. Loopback only; bounded in time.
+# Environment: MODIFY [0], ROUNDS [3], DURATION [5s], CONNECTIONS [50], SERVER_CPU [0],
+# CLIENT_CPU [1], SKIP_BUILD [0], SVC [db], PG_URL, MYSQL_URL. Loopback only; bounded in time.
 set -euo pipefail
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
@@ -22,6 +24,10 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/percore"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scripts_side_by_side.XXXXXX")
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+MYSQL_URL=${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 PID=""
 cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -29,28 +35,13 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 [[ ${SKIP_BUILD:-0} == 1 ]] || cargo build --release -p percore --manifest-path "$ROOT/Cargo.toml"
 
-EMAIL=bench@example.com
-PASSWORD=bench-password-123
-mkdir -p "$WORK/data"
-PERCORE_ADMIN_EMAIL=$EMAIL PERCORE_ADMIN_PASSWORD=$PASSWORD taskset -c "$SERVER_CPU" \
-    "$BIN" serve --cores 1 --listen 127.0.0.1:0 --data-dir "$WORK/data" --log-level warn \
-    > "$WORK/out" 2>"$WORK/err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
-ADDR=$(awk '/listening/ {print $4}' "$WORK/out")
-[[ -n $ADDR ]] || { cat "$WORK/err"; exit 1; }
-
+start_percore "$SERVER_CPU" # and its admin session, TOKEN
 api() { # method path [body]
     curl -sS -f -X "$1" "http://$ADDR/api/v2/$2" -H "X-DreamFactory-Session-Token: ${TOKEN:-}" \
         -H 'Content-Type: application/json' ${3:+-d "$3"} >/dev/null
 }
-TOKEN=$(curl -sS -f "http://$ADDR/api/v2/system/admin/session" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session_token"])')
 SVC=${SVC:-db}
 TABLE=scripts_bench
-if [[ $SVC == pg ]]; then
-    api POST system/service "{\"resource\":[{\"name\":\"pg\",\"type\":\"pgsql\",\"config\":{\"url\":\"${PG_URL:-postgres://postgres@127.0.0.1:5432/test}\"}}]}"
-fi
 curl -sS -X DELETE "http://$ADDR/api/v2/$SVC/_schema/$TABLE" -H "X-DreamFactory-Session-Token: $TOKEN" >/dev/null || true
 api POST "$SVC/_schema" "{\"resource\":[{\"name\":\"$TABLE\",\"field\":[{\"name\":\"id\",\"type\":\"id\"},{\"name\":\"first_name\",\"type\":\"string\",\"length\":50},{\"name\":\"age\",\"type\":\"integer\"}]}]}"
 api POST "$SVC/_table/$TABLE" '{"resource":[{"first_name":"Ada","age":36},{"first_name":"Alan","age":41}]}'
