@@ -58,7 +58,7 @@ impl RequestParts {
     ) -> Self {
         let mut parts = Self::new(method, payload, 64, parameters.len() + headers.len());
         for scalar in [uri, service, resource] {
-            parts.push(|out| out.extend_from_slice(scalar.as_bytes()));
+            parts.push(scalar.as_bytes());
         }
         for (name, value) in parameters {
             parts.push_parameter(name, value);
@@ -69,12 +69,11 @@ impl RequestParts {
         parts
     }
 
-    /// Appends the next scalar, written by `write`. Checked as UTF-8 when read, not here (most
-    /// parts are never read): one that is not UTF-8 (which the pipeline's writers never make)
-    /// reads empty.
-    pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Appends the next scalar. Checked as UTF-8 when read, not here (most parts are never
+    /// read): one that is not UTF-8 reads empty.
+    pub fn push(&mut self, scalar: &[u8]) {
         if self.ends.len() < SCALARS {
-            write(&mut self.text);
+            self.text.extend_from_slice(scalar);
             self.end();
         }
     }
@@ -208,8 +207,8 @@ mod tests {
     #[test]
     fn parts_read_back_in_order_and_missing_ones_read_empty() {
         let mut r = RequestParts::new("GET", Json::Null, 0, 0);
-        r.push(|o| o.extend_from_slice(b"/api/v2/db/_table/t"));
-        r.push(|o| o.extend_from_slice(&[0xff, 0xfe]));
+        r.push(b"/api/v2/db/_table/t");
+        r.push(&[0xff, 0xfe]);
         r.push_header("X-Big", &[b'a', 0xff]);
         assert_eq!(r.get(Part::Uri), "/api/v2/db/_table/t");
         assert_eq!(r.get(Part::Service), "", "not UTF-8: empty");

@@ -1,7 +1,7 @@
 //! The JSON a script sees (`event.request`, `event.response`, `platform.session`) and the
 //! responses made of what it leaves or returns.
 
-use std::io::Write as _;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
@@ -26,26 +26,22 @@ pub fn request(call: &ServiceCall<'_>) -> RequestParts {
         serde_json::from_slice(call.body)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(call.body).into_owned()))
     };
+    // Platform.api calls have no HTTP request: their URI is made from the path.
+    let uri = match call.request {
+        Some(req) => Cow::Borrowed(req.path()),
+        None => Cow::Owned(format!("/api/v2/{}/{}", call.service, call.resource)),
+    };
     let (head_bytes, headers) = call.request.map_or((0, 0), |req| {
         req.headers().fold((0, 0), |(bytes, n), (name, value)| {
             (bytes + name.len() + value.len(), n + 1)
         })
     });
-    let uri_bytes = call
-        .request
-        .map_or(8 + call.service.len() + call.resource.len(), |r| {
-            r.path().len()
-        });
-    let bytes = uri_bytes + 2 * (call.service.len() + call.resource.len()) + 64 + head_bytes;
+    // The scalars, the head's pairs, and room for a few parameters.
+    let bytes = uri.len() + call.service.len() + call.resource.len() + head_bytes + 64;
     let mut parts = RequestParts::new(verb_name(call.method), payload, bytes, headers + 4);
-    parts.push(|out| match call.request {
-        Some(req) => out.extend_from_slice(req.path().as_bytes()),
-        None => {
-            let _ = write!(out, "/api/v2/{}/{}", call.service, call.resource);
-        }
-    });
-    parts.push(|out| out.extend_from_slice(call.service.as_bytes()));
-    parts.push(|out| out.extend_from_slice(call.resource.as_bytes()));
+    for scalar in [&*uri, call.service, call.resource] {
+        parts.push(scalar.as_bytes());
+    }
     let mut seen: Vec<&str> = Vec::new();
     for (name, value) in call.query.iter() {
         if !seen.contains(&name) {
